@@ -1,0 +1,14 @@
+//! `apimachinery` owns the Kubernetes API's vocabulary, with no IO: the
+//! resource catalogue, label and field selectors, patches (JSON, merge,
+//! strategic merge, server-side apply), `Status` errors, watch events and
+//! table columns. Everything here is pure functions over `serde_json::Value`.
+
+pub mod error;
+pub mod gvk;
+pub mod meta;
+pub mod resources;
+pub mod schema;
+
+pub use error::{ApiError, Cause};
+pub use gvk::{GroupVersion, GroupVersionKind, GroupVersionResource};
+pub use resources::ResourceInfo;

@@ -1,0 +1,198 @@
+//! [`SchemaNode`]: a cursor over an OpenAPI v3 schema, following `$ref`s into
+//! a set of named definitions.
+
+use serde_json::{Map, Value};
+
+/// Named schemas, keyed by definition name (e.g. `io.k8s.api.apps.v1.Deployment`).
+pub type Definitions = Map<String, Value>;
+
+/// How a list merges (from `x-kubernetes-list-type`, or from the patch
+/// strategy of a built-in field).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListType {
+    /// Replaced as a whole.
+    Atomic,
+    /// A set of scalars, merged by value.
+    Set,
+    /// A list of objects keyed by these fields.
+    Map(Vec<String>),
+}
+
+/// A position in a schema. Cheap to copy.
+#[derive(Clone, Copy, Debug)]
+pub struct SchemaNode<'a> {
+    schema: &'a Value,
+    defs: &'a Definitions,
+}
+
+impl<'a> SchemaNode<'a> {
+    /// A node at `schema`, resolving `$ref`s (`#/definitions/X`,
+    /// `#/components/schemas/X` or `#/$defs/X`) in `defs`.
+    pub fn new(schema: &'a Value, defs: &'a Definitions) -> Self {
+        SchemaNode { schema, defs }.resolved()
+    }
+
+    fn resolved(self) -> Self {
+        let mut cur = self.schema;
+        for _ in 0..16 {
+            let target = cur
+                .get("$ref")
+                .and_then(Value::as_str)
+                .or_else(|| {
+                    // `allOf: [{$ref}]` is how some generators wrap a reference.
+                    cur.get("allOf")?.as_array()?.first()?.get("$ref")?.as_str()
+                })
+                .and_then(|r| r.rsplit('/').next())
+                .and_then(|name| self.defs.get(name));
+            match target {
+                Some(t) => cur = t,
+                None => break,
+            }
+        }
+        SchemaNode {
+            schema: cur,
+            defs: self.defs,
+        }
+    }
+
+    pub fn raw(&self) -> &'a Value {
+        self.schema
+    }
+
+    pub fn ext_str(&self, name: &str) -> Option<&'a str> {
+        self.schema.get(name).and_then(Value::as_str)
+    }
+
+    /// The schema of property `name` of an object schema.
+    pub fn field(&self, name: &str) -> Option<SchemaNode<'a>> {
+        let p = self.schema.get("properties")?.get(name)?;
+        Some(
+            SchemaNode {
+                schema: p,
+                defs: self.defs,
+            }
+            .resolved(),
+        )
+    }
+
+    /// The schema of a list's items.
+    pub fn items(&self) -> Option<SchemaNode<'a>> {
+        let p = self.schema.get("items")?;
+        Some(
+            SchemaNode {
+                schema: p,
+                defs: self.defs,
+            }
+            .resolved(),
+        )
+    }
+
+    /// The schema of a map's values (`additionalProperties` as a schema).
+    pub fn additional_properties(&self) -> Option<SchemaNode<'a>> {
+        let p = self.schema.get("additionalProperties")?;
+        if p.is_object() {
+            Some(
+                SchemaNode {
+                    schema: p,
+                    defs: self.defs,
+                }
+                .resolved(),
+            )
+        } else {
+            None
+        }
+    }
+
+    /// True when the object accepts fields it does not list
+    /// (`additionalProperties`, `x-kubernetes-preserve-unknown-fields`, or
+    /// no `properties` at all on an `object` with no type information).
+    pub fn open(&self) -> bool {
+        self.schema
+            .get("x-kubernetes-preserve-unknown-fields")
+            .and_then(Value::as_bool)
+            == Some(true)
+            || self
+                .schema
+                .get("additionalProperties")
+                .is_some_and(|a| a.is_object() || a == &Value::Bool(true))
+            || (self.schema.get("properties").is_none() && self.schema.get("type").is_none())
+    }
+
+    pub fn type_name(&self) -> Option<&'a str> {
+        match self.schema.get("type")? {
+            Value::String(s) => Some(s),
+            // schemars may emit ["string", "null"] for optional fields.
+            Value::Array(a) => a.iter().filter_map(Value::as_str).find(|t| *t != "null"),
+            _ => None,
+        }
+    }
+
+    pub fn patch_merge_key(&self) -> Option<&'a str> {
+        self.ext_str("x-kubernetes-patch-merge-key")
+    }
+
+    /// `merge`, `replace`, `retainKeys`, or a comma-joined pair.
+    pub fn patch_strategy(&self) -> Option<&'a str> {
+        self.ext_str("x-kubernetes-patch-strategy")
+    }
+
+    /// The list type, from `x-kubernetes-list-type` (and `-list-map-keys`),
+    /// else from the patch strategy; lists default to atomic.
+    pub fn list_type(&self) -> ListType {
+        match self.ext_str("x-kubernetes-list-type") {
+            Some("set") => return ListType::Set,
+            Some("atomic") => return ListType::Atomic,
+            Some("map") => {
+                let keys = self
+                    .schema
+                    .get("x-kubernetes-list-map-keys")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(String::from)
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                return ListType::Map(keys);
+            }
+            _ => {}
+        }
+        let merges = self
+            .patch_strategy()
+            .is_some_and(|s| s.split(',').any(|p| p == "merge"));
+        match (merges, self.patch_merge_key()) {
+            (true, Some(k)) => ListType::Map(vec![k.to_string()]),
+            (true, None) => ListType::Set,
+            _ => ListType::Atomic,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn follows_refs_and_reads_list_types() {
+        let defs: Definitions = json!({
+            "PodSpec": {"type": "object", "properties": {
+                "containers": {"type": "array", "items": {"$ref": "#/definitions/Container"},
+                    "x-kubernetes-patch-merge-key": "name", "x-kubernetes-patch-strategy": "merge"}}},
+            "Container": {"type": "object", "properties": {"name": {"type": "string"}}}
+        })
+        .as_object()
+        .cloned()
+        .unwrap();
+        let root = json!({"$ref": "#/definitions/PodSpec"});
+        let n = SchemaNode::new(&root, &defs);
+        let c = n.field("containers").unwrap();
+        assert_eq!(c.list_type(), ListType::Map(vec!["name".into()]));
+        assert_eq!(
+            c.items().unwrap().field("name").unwrap().type_name(),
+            Some("string")
+        );
+        assert!(n.field("nope").is_none());
+    }
+}
