@@ -3,6 +3,8 @@
 //! (defaulting, validation, status/spec split, field selectors), and the
 //! watch cache that serves LIST and WATCH from memory.
 
+pub mod cache;
+pub mod keys;
 pub mod strategies;
 pub mod strategy;
 
