@@ -1,1 +1,15 @@
-//! apiserver
+//! `apiserver` owns HTTP: TLS with client certificates, authentication,
+//! the authorizer seam, routing of Kubernetes API paths, discovery, OpenAPI,
+//! content negotiation (JSON, YAML, Table, PartialObjectMetadata), watch
+//! streaming and the subresources. Per-resource rules live in `registry`.
+
+pub mod authn;
+pub mod authz;
+mod codec;
+mod handlers;
+mod request;
+mod serve;
+
+pub use authn::{Authenticator, UserInfo};
+pub use authz::{AllowAuthenticated, Authorizer};
+pub use serve::{ApiServer, serve};

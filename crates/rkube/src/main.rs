@@ -1,1 +1,27 @@
-fn main() {}
+//! `rkube`: Kubernetes in one binary. `rkube server` runs the control plane.
+
+mod bootstrap;
+mod certs;
+mod cli;
+mod datastore;
+mod kubeconfig;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli::run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rkube: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Request handlers, one file per family of endpoints.
+
+pub mod discovery;
+pub mod openapi;
+pub mod resource;
+mod subresource;
+pub mod system;
+mod watch;

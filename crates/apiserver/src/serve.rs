@@ -1,0 +1,153 @@
+//! The HTTPS server: a tokio-rustls accept loop (client certificates are
+//! requested, not required), HTTP/1.1 and HTTP/2 through hyper, and the
+//! top-level dispatch of every request.
+
+use crate::authn::{Authenticator, UserInfo, user_from_cert};
+use crate::authz::{Attributes, Authorizer};
+use crate::codec::{self, Resp};
+use crate::handlers;
+use crate::request;
+use apimachinery::ApiError;
+use http::{Request, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use registry::engine::Registry;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+pub struct ApiServer {
+    pub registry: Arc<Registry>,
+    pub authn: Authenticator,
+    pub authz: Arc<dyn Authorizer>,
+    /// Address clients should use (advertised in legacy discovery).
+    pub advertise: String,
+    pub(crate) openapi: handlers::openapi::OpenApiCache,
+}
+
+impl ApiServer {
+    pub fn new(registry: Arc<Registry>, authn: Authenticator, authz: Arc<dyn Authorizer>, advertise: String) -> Arc<Self> {
+        Arc::new(ApiServer { registry, authn, authz, advertise, openapi: Default::default() })
+    }
+
+    /// Handle one request from a client with an optional certificate identity.
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>, cert_user: Option<UserInfo>) -> Resp {
+        let path = req.uri().path().to_string();
+        let user = cert_user.or_else(|| {
+            self.authn.from_header(req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()))
+        });
+        let public = matches!(path.as_str(), "/healthz" | "/livez" | "/readyz" | "/version")
+            || path.starts_with("/readyz/")
+            || path.starts_with("/livez/");
+        let Some(user) = user.or_else(|| public.then(|| UserInfo::new("system:anonymous", &["system:unauthenticated"])))
+        else {
+            return codec::error(&ApiError::unauthorized());
+        };
+        let started = std::time::Instant::now();
+        let method = req.method().to_string();
+        let resp = match self.route(req, &path, &user).await {
+            Ok(r) => r,
+            Err(e) => codec::error(&e),
+        };
+        tracing::debug!(%method, %path, status = resp.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request");
+        resp
+    }
+
+    async fn route(self: &Arc<Self>, req: Request<Incoming>, path: &str, user: &UserInfo) -> Result<Resp, ApiError> {
+        let query = request::parse_query(req.uri().query());
+        if let Some(info) = request::parse(req.method().as_str(), path, &query) {
+            let attrs = Attributes {
+                verb: info.verb.clone(),
+                group: info.group.clone(),
+                version: info.version.clone(),
+                resource: info.resource.clone(),
+                subresource: info.subresource.clone(),
+                namespace: info.namespace.clone(),
+                name: info.name.clone(),
+                path: String::new(),
+            };
+            self.authorize(user, &attrs)?;
+            return handlers::resource::handle(self, req, info, query, user).await;
+        }
+        self.authorize(user, &Attributes { verb: req.method().as_str().to_lowercase(), path: path.into(), ..Default::default() })?;
+        if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
+            return Err(ApiError::not_found_path());
+        }
+        let trimmed = path.trim_end_matches('/');
+        match trimmed {
+            "/version" => Ok(codec::json(StatusCode::OK, &handlers::system::version())),
+            "/healthz" | "/livez" | "/readyz" => Ok(codec::bytes(StatusCode::OK, "text/plain; charset=utf-8", "ok".into())),
+            p if p.starts_with("/livez/") || p.starts_with("/readyz/") || p.starts_with("/healthz/") => {
+                Ok(codec::bytes(StatusCode::OK, "text/plain; charset=utf-8", "ok".into()))
+            }
+            p if p == "/api" || p == "/apis" || p.starts_with("/api/") || p.starts_with("/apis/") => {
+                handlers::discovery::handle(self, p, req.headers())
+            }
+            p if p.starts_with("/openapi/") => handlers::openapi::handle(self, p, &query),
+            "" => Ok(codec::json(StatusCode::OK, &handlers::system::root_paths())),
+            _ => Err(ApiError::not_found_path()),
+        }
+    }
+
+    fn authorize(&self, user: &UserInfo, attrs: &Attributes) -> Result<(), ApiError> {
+        self.authz.authorize(user, attrs).map_err(|reason| {
+            let what = if attrs.path.is_empty() {
+                format!("cannot {} resource \"{}\" in API group \"{}\"", attrs.verb, attrs.resource, attrs.group)
+            } else {
+                format!("cannot {} path \"{}\"", attrs.verb, attrs.path)
+            };
+            ApiError::forbidden(format!("User \"{}\" {what}: {reason}", user.name))
+        })
+    }
+}
+
+/// Serve HTTPS on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    server: Arc<ApiServer>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let acceptor = TlsAcceptor::from(tls);
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!("accept: {e}");
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let server = server.clone();
+        tokio::spawn(async move {
+            let tls = match acceptor.accept(tcp).await {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::debug!(%peer, "TLS handshake failed: {e}");
+                    return;
+                }
+            };
+            let cert_user = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|c| user_from_cert(c.as_ref()));
+            let svc = hyper::service::service_fn(move |req| {
+                let server = server.clone();
+                let cert_user = cert_user.clone();
+                async move { Ok::<_, std::convert::Infallible>(server.handle(req, cert_user).await) }
+            });
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc).await {
+                tracing::debug!(%peer, "connection: {e}");
+            }
+        });
+    }
+}

@@ -1,0 +1,314 @@
+//! CREATE and UPDATE (including the status subresource): the strategy runs
+//! in a fixed order (prepare → default → validate), then the write goes to
+//! the store with compare-and-swap on the object's revision.
+
+use super::meta::{self, carry_update_meta, encode_for_store, init_create_meta, spec_changed, tracks_generation};
+use super::{Registry, crd, decode_kv, store_error};
+use crate::options::WriteOptions;
+use crate::strategy::Strategy;
+use crate::{keys, strategies, validation};
+use apimachinery::{ApiError, Cause, ResourceInfo, meta as m};
+use serde_json::Value;
+use std::sync::Arc;
+use store::StoreError;
+
+/// How many times an update without a client precondition retries a
+/// compare-and-swap that lost a race.
+const MAX_RETRIES: usize = 16;
+
+impl Registry {
+    pub(crate) fn strategy(&self, res: &ResourceInfo) -> Arc<dyn Strategy> {
+        strategies::for_resource(&res.group, &res.plural)
+    }
+
+    fn is_custom(&self, res: &ResourceInfo) -> bool {
+        self.catalog().custom(res).is_some()
+    }
+
+    /// The body must be of this resource's kind and version.
+    pub(crate) fn check_kind(&self, res: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
+        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        if !obj.is_object() {
+            return Err(ApiError::bad_request("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"));
+        }
+        if kind.is_empty() {
+            return Err(ApiError::bad_request(format!("Object 'Kind' is missing in '{obj}'")));
+        }
+        if av != res.api_version() {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({av}) does not match the expected API version ({})",
+                res.api_version()
+            )));
+        }
+        if kind != res.kind {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({kind}) does not match the expected kind ({})",
+                res.kind
+            )));
+        }
+        Ok(())
+    }
+
+    /// New objects may only go into a namespace that exists and is not terminating.
+    pub(crate) async fn check_namespace(&self, ns: &str) -> Result<(), ApiError> {
+        let nsres = ResourceInfo::new("", "v1", "Namespace", "namespaces", false);
+        let key = keys::object_key(&nsres, "", ns);
+        let obj = match self.cache.get(&key) {
+            Some(o) => o.value(),
+            None => match self.store.get(&key).await.map_err(store_error)? {
+                (Some(kv), _) => decode_kv(&kv)?,
+                (None, _) => return Err(ApiError::not_found("", "namespaces", ns)),
+            },
+        };
+        if obj.pointer("/metadata/deletionTimestamp").is_some() || obj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating") {
+            let mut e = ApiError::forbidden(format!(
+                "unable to create new content in namespace {ns} because it is being terminated"
+            ));
+            e.reason = "Forbidden".into();
+            e = e.with_cause(Cause::new("NamespaceTerminating", "metadata.namespace", format!("namespace {ns} is being terminated")));
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Everything a create does before the store: metadata, strategy, validation.
+    pub(crate) fn prepare_create(&self, res: &ResourceInfo, ns: &str, obj: &mut Value, opts: &WriteOptions) -> Result<(), ApiError> {
+        let now = meta::now();
+        let md = m::metadata_mut(obj);
+        let name = md.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        if name.is_empty()
+            && let Some(prefix) = md.get("generateName").and_then(Value::as_str).filter(|p| !p.is_empty())
+        {
+            let generated = meta::generate_name(prefix);
+            md.insert("name".into(), generated.into());
+        }
+        init_create_meta(obj, ns, res.namespaced, &now);
+        let strategy = self.strategy(res);
+        let custom = self.is_custom(res);
+        if custom {
+            self.custom_prepare(res, obj)?;
+            if res.has_subresource("status")
+                && let Some(o) = obj.as_object_mut()
+            {
+                o.remove("status");
+            }
+        } else {
+            strategy.prepare_create(obj);
+            strategy.default(obj);
+        }
+        if res.group == "apiextensions.k8s.io" && res.plural == "customresourcedefinitions" {
+            crd::set_crd_status(obj, &now);
+        }
+        let mut causes = validation::validate_object_meta(obj, res.namespaced, strategy.name_rule());
+        causes.extend(strategy.validate_create(obj));
+        if custom {
+            causes.extend(self.custom_validate(res, obj));
+        }
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(&res.group, &res.kind, m::name(obj), causes));
+        }
+        if tracks_generation(obj, custom) {
+            m::metadata_mut(obj).insert("generation".into(), 1.into());
+        }
+        self.track_fields(res, None, obj, opts, None, &now);
+        Ok(())
+    }
+
+    pub async fn create(&self, res: &ResourceInfo, ns: &str, mut obj: Value, opts: &WriteOptions) -> Result<Value, ApiError> {
+        self.check_kind(res, &obj)?;
+        let body_ns = m::namespace(&obj);
+        if res.namespaced && !body_ns.is_empty() && body_ns != ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        if res.namespaced {
+            self.check_namespace(ns).await?;
+        }
+        self.prepare_create(res, ns, &mut obj, opts)?;
+        if opts.dry_run {
+            return Ok(obj);
+        }
+        let key = keys::object_key(res, ns, m::name(&obj));
+        match self.store.create(&key, encode_for_store(&obj)).await {
+            Ok(rev) => {
+                meta::set_resource_version(&mut obj, rev);
+                Ok(obj)
+            }
+            Err(StoreError::AlreadyExists(_)) => Err(ApiError::already_exists(&res.group, &res.plural, m::name(&obj))),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// PUT of the main resource or of its `status` subresource.
+    pub async fn update(
+        &self,
+        res: &ResourceInfo,
+        ns: &str,
+        name: &str,
+        obj: Value,
+        subresource: Option<&str>,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
+        self.check_kind(res, &obj)?;
+        let body_name = m::name(&obj);
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let body_ns = m::namespace(&obj);
+        if res.namespaced && !body_ns.is_empty() && body_ns != ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        let precondition = match m::resource_version(&obj) {
+            "" => None,
+            rv => Some(rv.parse::<i64>().map_err(|_| {
+                ApiError::invalid(&res.group, &res.kind, name, vec![Cause::invalid("metadata.resourceVersion", &rv.into(), "must be a number")])
+            })?),
+        };
+        let body = obj;
+        self.guaranteed_update(res, ns, name, subresource, precondition, opts, move |_old| Ok(body.clone())).await
+    }
+
+    /// Read the current object, let `mutate` produce the new one, finish it
+    /// (metadata, status split, strategy, validation) and write it with
+    /// compare-and-swap; retry lost races unless the client gave a
+    /// precondition. Returns the stored result.
+    pub(crate) async fn guaranteed_update(
+        &self,
+        res: &ResourceInfo,
+        ns: &str,
+        name: &str,
+        subresource: Option<&str>,
+        precondition: Option<i64>,
+        opts: &WriteOptions,
+        mutate: impl Fn(&Value) -> Result<Value, ApiError>,
+    ) -> Result<Value, ApiError> {
+        let key = keys::object_key(res, ns, name);
+        for _ in 0..MAX_RETRIES {
+            let (kv, _) = self.store.get(&key).await.map_err(store_error)?;
+            let kv = kv.ok_or_else(|| ApiError::not_found(&res.group, &res.plural, name))?;
+            if let Some(p) = precondition
+                && p != kv.mod_revision
+            {
+                return Err(ApiError::stale(&res.group, &res.plural, name));
+            }
+            let old = decode_kv(&kv)?;
+            let new = mutate(&old)?;
+            let mut new = self.finish_update(res, subresource, &old, new, opts)?;
+            if same_object(&new, &old) {
+                return Ok(old);
+            }
+            if opts.dry_run {
+                return Ok(new);
+            }
+            let deleting = new.pointer("/metadata/deletionTimestamp").is_some() && meta::finalizers(&new).is_empty();
+            let result = if deleting && graceful_done(&new) {
+                self.store.delete(&key, Some(kv.mod_revision)).await.map(|(_, rev)| rev)
+            } else {
+                self.store.update(&key, encode_for_store(&new), kv.mod_revision).await
+            };
+            match result {
+                Ok(rev) => {
+                    meta::set_resource_version(&mut new, rev);
+                    return Ok(new);
+                }
+                Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound(_)) if precondition.is_none() => continue,
+                Err(StoreError::Conflict { .. }) => return Err(ApiError::stale(&res.group, &res.plural, name)),
+                Err(StoreError::NotFound(_)) => return Err(ApiError::not_found(&res.group, &res.plural, name)),
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(ApiError::conflict(&res.group, &res.plural, name, "too many concurrent updates; please try again"))
+    }
+
+    /// Turn a client's new object into what is stored, given the old one.
+    fn finish_update(
+        &self,
+        res: &ResourceInfo,
+        subresource: Option<&str>,
+        old: &Value,
+        mut new: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
+        let now = meta::now();
+        carry_update_meta(&mut new, old);
+        let strategy = self.strategy(res);
+        let custom = self.is_custom(res);
+        let status_only = subresource == Some("status");
+        if status_only {
+            // A status write changes status (and field ownership) only.
+            let mut merged = old.clone();
+            match new.get("status") {
+                Some(s) => merged["status"] = s.clone(),
+                None => {
+                    if let Some(o) = merged.as_object_mut() {
+                        o.remove("status");
+                    }
+                }
+            }
+            if let Some(mf) = new.pointer("/metadata/managedFields") {
+                m::metadata_mut(&mut merged).insert("managedFields".into(), mf.clone());
+            }
+            new = merged;
+        } else if res.has_subresource("status") {
+            match old.get("status") {
+                Some(s) => new["status"] = s.clone(),
+                None => {
+                    if let Some(o) = new.as_object_mut() {
+                        o.remove("status");
+                    }
+                }
+            }
+        }
+        if custom {
+            self.custom_prepare(res, &mut new)?;
+        } else if !status_only {
+            strategy.prepare_update(&mut new, old);
+            strategy.default(&mut new);
+        }
+        let mut causes = validation::validate_object_meta(&new, res.namespaced, strategy.name_rule());
+        causes.extend(if status_only { strategy.validate_status_update(&new, old) } else { strategy.validate_update(&new, old) });
+        if custom {
+            causes.extend(self.custom_validate(res, &new));
+        }
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(&res.group, &res.kind, m::name(&new), causes));
+        }
+        if tracks_generation(&new, custom) && spec_changed(&new, old) {
+            let g = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+            m::metadata_mut(&mut new).insert("generation".into(), (g + 1).into());
+        }
+        self.track_fields(res, Some(old), &mut new, opts, subresource, &now);
+        Ok(new)
+    }
+}
+
+/// Equal but for resourceVersion and managed-field timestamps: a no-op write.
+fn same_object(a: &Value, b: &Value) -> bool {
+    let norm = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(md) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            md.remove("resourceVersion");
+            if let Some(Value::Array(mf)) = md.get_mut("managedFields") {
+                for e in mf {
+                    if let Some(o) = e.as_object_mut() {
+                        o.remove("time");
+                    }
+                }
+            }
+        }
+        v
+    };
+    norm(a) == norm(b)
+}
+
+/// A deletion whose grace period has run out (or had none) completes once
+/// the last finalizer is gone.
+fn graceful_done(obj: &Value) -> bool {
+    obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) == 0
+}

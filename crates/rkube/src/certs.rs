@@ -1,0 +1,151 @@
+//! The cluster's certificates: a CA, the API server's serving certificate
+//! (SANs: localhost, 127.0.0.1, the hostname, the machine's addresses and
+//! `--tls-san` extras) and an admin client certificate in `system:masters`.
+//! Created on first start, reused afterwards (the serving certificate is
+//! re-issued when the wanted SANs change).
+
+use anyhow::{Context, anyhow};
+use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub struct Pki {
+    pub dir: PathBuf,
+    pub ca_pem: String,
+    pub admin_cert_pem: String,
+    pub admin_key_pem: String,
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn read(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+/// Every name the serving certificate should carry.
+fn wanted_sans(extra: &[String]) -> Vec<String> {
+    let mut sans = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string(), "kubernetes".to_string(),
+        "kubernetes.default".to_string(), "kubernetes.default.svc".to_string(), "kubernetes.default.svc.cluster.local".to_string()];
+    if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let h = h.trim();
+        if !h.is_empty() {
+            sans.push(h.to_string());
+        }
+    }
+    sans.extend(local_addresses());
+    sans.extend(extra.iter().cloned());
+    sans.sort();
+    sans.dedup();
+    sans
+}
+
+/// IPv4 addresses of this machine's interfaces, from /proc (no extra crate).
+fn local_addresses() -> Vec<String> {
+    let mut out = vec![];
+    if let Ok(text) = std::fs::read_to_string("/proc/net/fib_trie") {
+        let lines: Vec<&str> = text.lines().collect();
+        for w in lines.windows(2) {
+            if w[1].contains("/32 host LOCAL") {
+                let ip = w[0].trim().trim_start_matches("|-- ").trim();
+                if !ip.starts_with("127.") && !out.iter().any(|x| x == ip) {
+                    out.push(ip.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn san(name: &str) -> anyhow::Result<SanType> {
+    Ok(match name.parse::<std::net::IpAddr>() {
+        Ok(ip) => SanType::IpAddress(ip),
+        Err(_) => SanType::DnsName(name.try_into().map_err(|e| anyhow!("--tls-san {name:?}: {e}"))?),
+    })
+}
+
+/// Load or create the PKI under `dir`.
+pub fn ensure(dir: &Path, extra_sans: &[String]) -> anyhow::Result<Pki> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (ca_cert_p, ca_key_p) = (dir.join("ca.crt"), dir.join("ca.key"));
+    let (ca_pem, ca_key_pem) = match (read(&ca_cert_p), read(&ca_key_p)) {
+        (Some(c), Some(k)) => (c, k),
+        _ => {
+            let key = KeyPair::generate()?;
+            let mut p = CertificateParams::new(Vec::<String>::new())?;
+            p.distinguished_name.push(DnType::CommonName, format!("rkube-ca@{}", jiff::Timestamp::now().as_second()));
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+            p.not_after = rcgen::date_time_ymd(2036, 1, 1);
+            let cert = p.self_signed(&key)?;
+            write_private(&ca_key_p, &key.serialize_pem())?;
+            write_private(&ca_cert_p, &cert.pem())?;
+            (cert.pem(), key.serialize_pem())
+        }
+    };
+    let ca_key = KeyPair::from_pem(&ca_key_pem).context("reading ca.key")?;
+    let issuer = Issuer::from_ca_cert_pem(&ca_pem, ca_key).context("reading ca.crt")?;
+
+    let sans = wanted_sans(extra_sans);
+    let sans_p = dir.join("serving.sans");
+    if read(&sans_p).as_deref() != Some(sans.join("\n").as_str()) || read(&dir.join("serving.crt")).is_none() {
+        let key = KeyPair::generate()?;
+        let mut p = CertificateParams::new(Vec::<String>::new())?;
+        p.subject_alt_names = sans.iter().map(|s| san(s)).collect::<anyhow::Result<_>>()?;
+        p.distinguished_name.push(DnType::CommonName, "kube-apiserver");
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        p.not_after = rcgen::date_time_ymd(2036, 1, 1);
+        let cert = p.signed_by(&key, &issuer)?;
+        write_private(&dir.join("serving.key"), &key.serialize_pem())?;
+        write_private(&dir.join("serving.crt"), &format!("{}{}", cert.pem(), ca_pem))?;
+        write_private(&sans_p, &sans.join("\n"))?;
+    }
+
+    let (admin_cert_p, admin_key_p) = (dir.join("client-admin.crt"), dir.join("client-admin.key"));
+    let (admin_cert_pem, admin_key_pem) = match (read(&admin_cert_p), read(&admin_key_p)) {
+        (Some(c), Some(k)) => (c, k),
+        _ => {
+            let key = KeyPair::generate()?;
+            let mut p = CertificateParams::new(Vec::<String>::new())?;
+            p.distinguished_name.push(DnType::CommonName, "system:admin");
+            p.distinguished_name.push(DnType::OrganizationName, "system:masters");
+            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+            p.not_after = rcgen::date_time_ymd(2036, 1, 1);
+            let cert = p.signed_by(&key, &issuer)?;
+            write_private(&admin_key_p, &key.serialize_pem())?;
+            write_private(&admin_cert_p, &cert.pem())?;
+            (cert.pem(), key.serialize_pem())
+        }
+    };
+    Ok(Pki { dir: dir.to_path_buf(), ca_pem, admin_cert_pem, admin_key_pem })
+}
+
+impl Pki {
+    /// TLS for the API server: the serving certificate; client certificates
+    /// signed by the CA are verified when offered but not required.
+    pub fn server_config(&self) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(self.dir.join("serving.crt"))?.collect::<Result<_, _>>()?;
+        let key = PrivateKeyDer::from_pem_file(self.dir.join("serving.key"))?;
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()) {
+            roots.add(c?)?;
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots)).allow_unauthenticated().build()?;
+        let mut cfg = rustls::ServerConfig::builder().with_client_cert_verifier(verifier).with_single_cert(certs, key)?;
+        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Arc::new(cfg))
+    }
+}

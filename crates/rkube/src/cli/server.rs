@@ -1,0 +1,75 @@
+//! `rkube server`: certificates, datastore, registry, API server.
+
+use crate::{bootstrap, certs, datastore, kubeconfig};
+use anyhow::Context;
+use apiserver::{AllowAuthenticated, ApiServer, Authenticator};
+use clap::Args;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Directory holding everything the server keeps (datastore, certificates, kubeconfig).
+    #[arg(long, default_value = "/var/lib/rkube", value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0", value_name = "ADDR")]
+    pub bind_address: IpAddr,
+    /// HTTPS port of the API server; 0 picks a free port and logs it.
+    #[arg(long, default_value_t = 6443, value_name = "PORT")]
+    pub https_port: u16,
+    /// Where to write the admin kubeconfig [default: DIR/kubeconfig].
+    #[arg(long, value_name = "PATH")]
+    pub write_kubeconfig: Option<PathBuf>,
+    /// Datastore: empty for the embedded SQLite store under DIR, `sqlite:///path/to/db`,
+    /// or `memory://` (nothing survives a restart; for tests).
+    #[arg(long, default_value = "", value_name = "URL")]
+    pub datastore_endpoint: String,
+    /// Run the control plane only, without a local node agent (currently the only mode).
+    #[arg(long)]
+    pub disable_agent: bool,
+    /// Extra subject alternative names (hostnames or IPs) for the serving certificate. Repeatable.
+    #[arg(long = "tls-san", value_name = "NAME")]
+    pub tls_san: Vec<String>,
+    /// Static bearer tokens, upstream's format: `token,user,uid[,"group1,group2"]` per line.
+    #[arg(long, value_name = "PATH")]
+    pub token_auth_file: Option<PathBuf>,
+}
+
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating --data-dir {}", args.data_dir.display()))?;
+    let tls_dir = args.data_dir.join("server").join("tls");
+    let pki = certs::ensure(&tls_dir, &args.tls_san).context("preparing certificates")?;
+    let store = datastore::open(&args.datastore_endpoint, &args.data_dir)?;
+    let registry = registry::engine::Registry::new(store).await.context("starting the registry")?;
+    bootstrap::ensure_defaults(&registry).await.context("creating default namespaces")?;
+
+    let addr = SocketAddr::new(args.bind_address, args.https_port);
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding --bind-address/--https-port {addr}"))?;
+    let local = listener.local_addr()?;
+    let host = if args.bind_address.is_unspecified() { "127.0.0.1".to_string() } else { args.bind_address.to_string() };
+    let url = format!("https://{}:{}", if host.contains(':') { format!("[{host}]") } else { host }, local.port());
+    let kc_path = args.write_kubeconfig.clone().unwrap_or_else(|| args.data_dir.join("kubeconfig"));
+    kubeconfig::write_admin(&kc_path, &url, &pki).with_context(|| format!("writing --write-kubeconfig {}", kc_path.display()))?;
+
+    let authn = match &args.token_auth_file {
+        Some(p) => Authenticator::from_token_file(p).context("--token-auth-file")?,
+        None => Authenticator::default(),
+    };
+    let server = ApiServer::new(registry, authn, Arc::new(AllowAuthenticated), format!("{}:{}", local.ip(), local.port()));
+    tracing::info!(%url, kubeconfig = %kc_path.display(), "rkube server listening");
+    eprintln!("rkube server listening on {url}\nkubeconfig: {}", kc_path.display());
+    apiserver::serve(listener, pki.server_config()?, server, shutdown_signal()).await?;
+    tracing::info!("rkube server stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
