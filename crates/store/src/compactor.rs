@@ -60,7 +60,10 @@ mod tests {
     async fn compacts_all_but_the_newest_revisions() {
         let store = MemoryStore::new();
         for i in 0..10 {
-            store.create(&format!("/k{i}"), vec![]).await.expect("create");
+            store
+                .create(&format!("/k{i}"), vec![])
+                .await
+                .expect("create");
         }
         assert_eq!(compact_once(&store, 3).await.expect("compact"), Some(7));
         assert_eq!(store.compacted_revision().await.expect("rev"), 7);
@@ -73,7 +76,10 @@ mod tests {
     async fn spawned_compactor_runs_on_its_interval() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         for i in 0..5 {
-            store.create(&format!("/k{i}"), vec![]).await.expect("create");
+            store
+                .create(&format!("/k{i}"), vec![])
+                .await
+                .expect("create");
         }
         let task = spawn_compactor(store.clone(), Duration::from_secs(300), 1);
         tokio::time::sleep(Duration::from_secs(10)).await;

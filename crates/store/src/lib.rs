@@ -17,7 +17,9 @@ pub mod sqlite;
 mod types;
 mod watch;
 
-pub use compactor::{DEFAULT_COMPACT_INTERVAL, DEFAULT_COMPACT_KEEP, compact_once, spawn_compactor};
+pub use compactor::{
+    DEFAULT_COMPACT_INTERVAL, DEFAULT_COMPACT_KEEP, compact_once, spawn_compactor,
+};
 pub use error::{Result, StoreError};
 pub use types::*;
 

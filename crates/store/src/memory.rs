@@ -176,7 +176,11 @@ impl Store for MemoryStore {
         let at = inner.read_revision(req.revision)?;
         let start = range_start(&req.prefix, req.start_key.as_deref());
         let mut all = inner.state_at(&req.prefix, start, at);
-        let limit = if req.limit == 0 { usize::MAX } else { req.limit };
+        let limit = if req.limit == 0 {
+            usize::MAX
+        } else {
+            req.limit
+        };
         let kvs: Vec<KeyValue> = all.by_ref().take(limit).collect();
         let more = all.next().is_some();
         Ok(RangeResponse {

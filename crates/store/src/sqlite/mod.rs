@@ -126,7 +126,10 @@ fn unexpected() -> StoreError {
 impl Store for SqliteStore {
     async fn get(&self, key: &str) -> Result<(Option<KeyValue>, i64)> {
         let key = key.to_owned();
-        self.shared.reads.read(move |tx| reader::get(tx, &key)).await
+        self.shared
+            .reads
+            .read(move |tx| reader::get(tx, &key))
+            .await
     }
 
     async fn range(&self, req: RangeRequest) -> Result<RangeResponse> {

@@ -86,7 +86,13 @@ pub(super) fn get(tx: &Transaction<'_>, key: &str) -> Result<(Option<KeyValue>, 
 
 /// The SQL selecting the latest row (at or below a revision) of every key in
 /// a name range, and its parameters. `tail` follows the WHERE clause.
-fn latest_rows(lo: &str, hi: Option<Vec<u8>>, at: i64, select: &str, tail: &str) -> (String, Vec<Value>) {
+fn latest_rows(
+    lo: &str,
+    hi: Option<Vec<u8>>,
+    at: i64,
+    select: &str,
+    tail: &str,
+) -> (String, Vec<Value>) {
     let mut params = vec![Value::Blob(lo.as_bytes().to_vec())];
     let upper = match hi {
         Some(hi) => {
@@ -165,7 +171,13 @@ pub(super) fn range(tx: &Transaction<'_>, req: &RangeRequest) -> Result<RangeRes
 
 pub(super) fn count(tx: &Transaction<'_>, prefix: &str) -> Result<i64> {
     let current = schema::current_revision(tx)?;
-    let (sql, params) = latest_rows(prefix, prefix_end(prefix.as_bytes()), current, "COUNT(*)", "");
+    let (sql, params) = latest_rows(
+        prefix,
+        prefix_end(prefix.as_bytes()),
+        current,
+        "COUNT(*)",
+        "",
+    );
     tx.prepare_cached(&sql)
         .and_then(|mut s| s.query_row(params_from_iter(params), |r| r.get(0)))
         .map_err(db)

@@ -58,8 +58,10 @@ pub(super) fn connect(path: &Path, read_only: bool) -> Result<Connection> {
     } else {
         // WAL lets readers run beside the writer; FULL syncs the WAL on every
         // commit, so an acknowledged write survives power loss.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
     }
     Ok(conn)

@@ -22,11 +22,23 @@ use crate::{KeyValue, Result, StoreError, WatchEvent};
 const MAX_BATCH: usize = 512;
 
 pub(super) enum Op {
-    Create { key: String, value: Vec<u8> },
-    Update { key: String, value: Vec<u8>, expected: i64 },
-    Delete { key: String, expected: Option<i64> },
+    Create {
+        key: String,
+        value: Vec<u8>,
+    },
+    Update {
+        key: String,
+        value: Vec<u8>,
+        expected: i64,
+    },
+    Delete {
+        key: String,
+        expected: Option<i64>,
+    },
     /// Compact up to this revision (one chunk; the caller splits big ones).
-    Compact { revision: i64 },
+    Compact {
+        revision: i64,
+    },
 }
 
 pub(super) enum Done {
@@ -152,7 +164,12 @@ impl Writer {
 /// Applies one write inside the group's transaction. The outer `Result` is a
 /// backend failure (it aborts the group); the inner one is this request's
 /// own answer (a failed compare-and-swap writes nothing).
-fn apply(tx: &Transaction<'_>, rev: &mut i64, op: &Op, rows: &mut Vec<Row>) -> Result<Result<Done>> {
+fn apply(
+    tx: &Transaction<'_>,
+    rev: &mut i64,
+    op: &Op,
+    rows: &mut Vec<Row>,
+) -> Result<Result<Done>> {
     let (key, row) = match op {
         Op::Create { key, value } => {
             if let Some(kv) = latest(tx, key)? {
@@ -183,7 +200,9 @@ fn apply(tx: &Transaction<'_>, rev: &mut i64, op: &Op, rows: &mut Vec<Row>) -> R
             (key, Row::delete(*rev + 1, &kv))
         }
         Op::Compact { .. } => {
-            return Err(StoreError::Backend("compaction inside a write group".into()));
+            return Err(StoreError::Backend(
+                "compaction inside a write group".into(),
+            ));
         }
     };
     tx.prepare_cached(
