@@ -8,11 +8,18 @@
 //! embedded default, kine's layout: row id = revision). The etcd backend comes
 //! later and must fit [`Store`] without change.
 
+mod compactor;
+pub mod conformance;
 mod error;
 pub mod memory;
+mod row;
 pub mod sqlite;
 mod types;
+mod watch;
 
+pub use compactor::{
+    DEFAULT_COMPACT_INTERVAL, DEFAULT_COMPACT_KEEP, compact_once, spawn_compactor,
+};
 pub use error::{Result, StoreError};
 pub use types::*;
 
@@ -34,9 +41,10 @@ pub trait Store: Send + Sync + 'static {
     /// Range over keys that start with `prefix`, in key order, beginning at
     /// `start_key` (inclusive) when given, returning at most `limit` keys
     /// (0 = no limit). `revision` 0 reads the latest state; a positive revision
-    /// reads the state as of that revision (`StoreError::Compacted` if it is at
-    /// or below the compacted revision, `StoreError::FutureRevision` if it is
-    /// above the current one).
+    /// reads the state as of that revision (`StoreError::Compacted` if it is
+    /// below the compacted revision — the compacted revision itself stays
+    /// readable, as in etcd — `StoreError::FutureRevision` if it is above the
+    /// current one).
     async fn range(&self, req: RangeRequest) -> Result<RangeResponse>;
 
     /// Count the keys under `prefix` at the current revision.
@@ -70,7 +78,9 @@ pub trait Store: Send + Sync + 'static {
     async fn current_revision(&self) -> Result<i64>;
 
     /// Forget history at or below `revision`; the latest value of every live key
-    /// is kept. Afterwards reads and watches at or below it are `Compacted`.
+    /// is kept. Afterwards reads below it and watches from it or below are
+    /// `Compacted`. Like etcd: `Compacted` if `revision` is not above the
+    /// compacted revision, `FutureRevision` if it is above the current one.
     async fn compact(&self, revision: i64) -> Result<()>;
 
     /// The highest revision compacted so far (0 if none).
