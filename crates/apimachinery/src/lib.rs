@@ -6,8 +6,10 @@
 pub mod error;
 pub mod gvk;
 pub mod meta;
+pub mod patch;
 pub mod resources;
 pub mod schema;
+pub mod selectors;
 
 pub use error::{ApiError, Cause};
 pub use gvk::{GroupVersion, GroupVersionKind, GroupVersionResource};
