@@ -5,5 +5,6 @@
 
 pub mod strategies;
 pub mod strategy;
+pub mod validation;
 
 pub use strategy::Strategy;
