@@ -7,5 +7,6 @@ pub mod cache;
 pub mod keys;
 pub mod strategies;
 pub mod strategy;
+pub mod validation;
 
 pub use strategy::Strategy;

@@ -1,11 +1,25 @@
 //! One strategy file per built-in resource, and the lookup that picks one.
 
+pub mod apps;
+pub mod pod;
+pub mod replicationcontrollers;
+pub mod util;
+pub mod workload;
+
 use crate::strategy::{DefaultStrategy, Strategy};
 use std::sync::Arc;
 
 /// The strategy for a built-in resource, by API group and plural.
 pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
     match (group, plural) {
+        ("", "pods") => Arc::new(pod::PodStrategy),
+        ("", "replicationcontrollers") => {
+            Arc::new(replicationcontrollers::ReplicationControllerStrategy)
+        }
+        ("apps", "deployments") => Arc::new(apps::DeploymentStrategy),
+        ("apps", "replicasets") => Arc::new(apps::ReplicaSetStrategy),
+        ("apps", "statefulsets") => Arc::new(apps::StatefulSetStrategy),
+        ("apps", "daemonsets") => Arc::new(apps::DaemonSetStrategy),
         _ => Arc::new(DefaultStrategy),
     }
 }
