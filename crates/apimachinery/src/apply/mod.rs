@@ -1,10 +1,10 @@
 //! Server-side apply and managed-fields tracking, as upstream's
 //! structured-merge-diff and field manager do it.
 //!
-//! - [`fieldpath`]: field paths, field sets and their `FieldsV1` form.
-//! - [`typed`]: schema-aware walks (field sets of objects, comparison,
+//! - [`fieldpath`] — field paths, field sets and their `FieldsV1` form.
+//! - [`typed`] — schema-aware walks (field sets of objects, comparison,
 //!   merge, removal).
-//! - [`manager`]: [`apply`] (a PATCH with `application/apply-patch+yaml`)
+//! - [`manager`] — [`apply`] (a PATCH with `application/apply-patch+yaml`)
 //!   and [`track_update`] (ownership for create/update/patch), over the
 //!   `metadata.managedFields` entries.
 //!
