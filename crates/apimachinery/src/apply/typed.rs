@@ -505,3 +505,33 @@ pub fn ensure_named_fields_are_members(set: &FieldSet, schema: Option<SchemaNode
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Definitions;
+    use serde_json::json;
+
+    #[test]
+    fn set_merge_keeps_live_only_items_in_place_and_applied_order() {
+        let defs = Definitions::new();
+        let s =
+            json!({"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "set"});
+        let n = Some(SchemaNode::new(&s, &defs));
+        let out = merge(&json!(["a", "x", "b"]), &json!(["b", "a", "c"]), n);
+        assert_eq!(out, json!(["x", "b", "a", "c"]));
+        let c = compare(&json!(["a", "b"]), &json!(["b", "c"]), n);
+        assert!(c.added.has(&[PathElement::Value(json!("c"))]));
+        assert!(c.removed.has(&[PathElement::Value(json!("a"))]));
+        assert!(c.modified.is_empty());
+    }
+
+    #[test]
+    fn remove_items_drops_emptied_parents() {
+        let mut v = json!({"a": {"b": 1}, "c": 2});
+        let mut set = FieldSet::new();
+        set.insert(&[PathElement::field("a"), PathElement::field("b")]);
+        remove_items(&mut v, &set, None);
+        assert_eq!(v, json!({"c": 2}));
+    }
+}
