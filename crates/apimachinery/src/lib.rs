@@ -3,6 +3,7 @@
 //! strategic merge, server-side apply), `Status` errors, watch events and
 //! table columns. Everything here is pure functions over `serde_json::Value`.
 
+pub mod apply;
 pub mod error;
 pub mod gvk;
 pub mod meta;
