@@ -15,3 +15,5 @@ pub mod selectors;
 pub use error::{ApiError, Cause};
 pub use gvk::{GroupVersion, GroupVersionKind, GroupVersionResource};
 pub use resources::ResourceInfo;
+#[path = "table_shim.rs"]
+pub mod table;

@@ -17,16 +17,27 @@ impl UserInfo {
         if !groups.iter().any(|g| g == "system:authenticated") {
             groups.push("system:authenticated".into());
         }
-        UserInfo { name: name.into(), uid: String::new(), groups }
+        UserInfo {
+            name: name.into(),
+            uid: String::new(),
+            groups,
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthnError {
     #[error("reading token file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("token file {path} line {line}: {msg}")]
-    Format { path: String, line: usize, msg: String },
+    Format {
+        path: String,
+        line: usize,
+        msg: String,
+    },
 }
 
 /// Static bearer tokens.
@@ -38,8 +49,15 @@ pub struct Authenticator {
 impl Authenticator {
     /// Load upstream's static token file format: `token,user,uid[,"group1,group2"]`.
     pub fn from_token_file(path: &Path) -> Result<Self, AuthnError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AuthnError::Io { path: path.display().to_string(), source })?;
-        Self::parse_tokens(&text).map_err(|(line, msg)| AuthnError::Format { path: path.display().to_string(), line, msg })
+        let text = std::fs::read_to_string(path).map_err(|source| AuthnError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse_tokens(&text).map_err(|(line, msg)| AuthnError::Format {
+            path: path.display().to_string(),
+            line,
+            msg,
+        })
     }
 
     fn parse_tokens(text: &str) -> Result<Self, (usize, String)> {
@@ -53,7 +71,15 @@ impl Authenticator {
             if fields.len() < 3 {
                 return Err((i + 1, "expected token,user,uid[,groups]".into()));
             }
-            let groups: Vec<&str> = fields.get(3).map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).collect()).unwrap_or_default();
+            let groups: Vec<&str> = fields
+                .get(3)
+                .map(|g| {
+                    g.split(',')
+                        .map(str::trim)
+                        .filter(|g| !g.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
             let mut user = UserInfo::new(&fields[1], &groups);
             user.uid = fields[2].clone();
             tokens.insert(fields[0].clone(), user);
@@ -100,8 +126,16 @@ fn split_csv(line: &str) -> Vec<String> {
 pub fn user_from_cert(der: &[u8]) -> Option<UserInfo> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let subject = cert.subject();
-    let cn = subject.iter_common_name().next()?.as_str().ok()?.to_string();
-    let groups: Vec<String> = subject.iter_organization().filter_map(|o| o.as_str().ok().map(String::from)).collect();
+    let cn = subject
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    let groups: Vec<String> = subject
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok().map(String::from))
+        .collect();
     let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
     Some(UserInfo::new(&cn, &refs))
 }
@@ -112,7 +146,8 @@ mod tests {
 
     #[test]
     fn token_file_parses_quoted_groups() {
-        let a = Authenticator::parse_tokens("abc,alice,1,\"dev,ops\"\n# comment\nxyz,bob,2\n").unwrap();
+        let a =
+            Authenticator::parse_tokens("abc,alice,1,\"dev,ops\"\n# comment\nxyz,bob,2\n").unwrap();
         let u = a.from_header(Some("Bearer abc")).unwrap();
         assert_eq!(u.name, "alice");
         assert_eq!(u.groups, vec!["dev", "ops", "system:authenticated"]);

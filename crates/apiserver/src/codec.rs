@@ -16,8 +16,13 @@ pub type Resp = Response<Body>;
 pub async fn read_body(body: hyper::body::Incoming) -> Result<Bytes, ApiError> {
     match Limited::new(body, MAX_BODY).collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            Err(ApiError::too_large("Request entity too large: limit is 3145728"))
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(ApiError::too_large(
+                "Request entity too large: limit is 3145728",
+            ))
         }
         Err(e) => Err(ApiError::bad_request(format!("reading request body: {e}"))),
     }
@@ -27,7 +32,13 @@ pub fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|s| s.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|s| {
+            s.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default()
 }
 
@@ -37,16 +48,20 @@ pub fn decode(ct: &str, body: &[u8]) -> Result<Value, ApiError> {
         return Err(ApiError::bad_request("the body of the request was empty"));
     }
     match ct {
-        "application/yaml" | "application/apply-patch+yaml" | "text/yaml" | "application/x-yaml" => {
-            let text = std::str::from_utf8(body).map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
+        "application/yaml"
+        | "application/apply-patch+yaml"
+        | "text/yaml"
+        | "application/x-yaml" => {
+            let text = std::str::from_utf8(body)
+                .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
             serde_saphyr::from_str::<Value>(text)
                 .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))
         }
-        "application/vnd.kubernetes.protobuf" | "application/apply-patch+cbor" | "application/cbor" => {
-            Err(ApiError::unsupported_media_type(format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, {ct} is not supported"
-            )))
-        }
+        "application/vnd.kubernetes.protobuf"
+        | "application/apply-patch+cbor"
+        | "application/cbor" => Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, {ct} is not supported"
+        ))),
         _ => serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("json: {e}"))),
     }
 }
@@ -62,7 +77,10 @@ pub enum Output {
 }
 
 pub fn negotiate(headers: &HeaderMap) -> Output {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     for item in accept.split(',') {
         let mut params = std::collections::HashMap::new();
         let mut parts = item.split(';');
@@ -77,7 +95,9 @@ pub fn negotiate(headers: &HeaderMap) -> Output {
         }
         let version = params.get("v").copied().unwrap_or("v1").to_string();
         match params.get("as").copied() {
-            Some("Table") if params.get("g").copied() == Some("meta.k8s.io") => return Output::Table(version),
+            Some("Table") if params.get("g").copied() == Some("meta.k8s.io") => {
+                return Output::Table(version);
+            }
             Some("PartialObjectMetadata") | Some("PartialObjectMetadataList")
                 if params.get("g").copied() == Some("meta.k8s.io") =>
             {
@@ -91,13 +111,20 @@ pub fn negotiate(headers: &HeaderMap) -> Output {
 }
 
 pub fn json(code: StatusCode, v: &Value) -> Resp {
-    bytes(code, "application/json", Bytes::from(serde_json::to_vec(v).unwrap_or_default()))
+    bytes(
+        code,
+        "application/json",
+        Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
+    )
 }
 
 pub fn bytes(code: StatusCode, ct: &str, b: Bytes) -> Resp {
     let mut r = Response::new(Body::from(b));
     *r.status_mut() = code;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_str(ct).unwrap_or(HeaderValue::from_static("application/json")));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(ct).unwrap_or(HeaderValue::from_static("application/json")),
+    );
     r
 }
 
@@ -105,7 +132,8 @@ pub fn error(e: &ApiError) -> Resp {
     let code = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut r = json(code, &e.to_status());
     if let Some(s) = e.retry_after_seconds {
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
     }
     r
 }

@@ -22,7 +22,8 @@ pub struct RequestInfo {
 pub type Query = HashMap<String, String>;
 
 pub fn parse_query(q: Option<&str>) -> Query {
-    q.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+    q.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
 }
 
 pub fn query_bool(q: &Query, key: &str) -> bool {
@@ -35,7 +36,11 @@ pub fn parse(method: &str, path: &str, query: &Query) -> Option<RequestInfo> {
         .trim_matches('/')
         .split('/')
         .filter(|p| !p.is_empty())
-        .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned())
+        .map(|p| {
+            percent_encoding::percent_decode_str(p)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let mut info = RequestInfo::default();
     let rest: &[String] = match parts.first().map(String::as_str) {
@@ -101,18 +106,48 @@ mod tests {
 
     #[test]
     fn parses_namespaced_and_cluster_paths() {
-        let r = p("GET", "/apis/apps/v1/namespaces/default/deployments/web/scale");
-        assert_eq!((r.group.as_str(), r.version.as_str(), r.resource.as_str()), ("apps", "v1", "deployments"));
-        assert_eq!((r.namespace.as_str(), r.name.as_str(), r.subresource.as_str()), ("default", "web", "scale"));
+        let r = p(
+            "GET",
+            "/apis/apps/v1/namespaces/default/deployments/web/scale",
+        );
+        assert_eq!(
+            (r.group.as_str(), r.version.as_str(), r.resource.as_str()),
+            ("apps", "v1", "deployments")
+        );
+        assert_eq!(
+            (
+                r.namespace.as_str(),
+                r.name.as_str(),
+                r.subresource.as_str()
+            ),
+            ("default", "web", "scale")
+        );
         assert_eq!(r.verb, "get");
         let r = p("GET", "/api/v1/namespaces");
-        assert_eq!((r.resource.as_str(), r.verb.as_str()), ("namespaces", "list"));
+        assert_eq!(
+            (r.resource.as_str(), r.verb.as_str()),
+            ("namespaces", "list")
+        );
         let r = p("PUT", "/api/v1/namespaces/foo/finalize");
-        assert_eq!((r.resource.as_str(), r.name.as_str(), r.subresource.as_str(), r.namespace.as_str()), ("namespaces", "foo", "finalize", ""));
+        assert_eq!(
+            (
+                r.resource.as_str(),
+                r.name.as_str(),
+                r.subresource.as_str(),
+                r.namespace.as_str()
+            ),
+            ("namespaces", "foo", "finalize", "")
+        );
         let r = p("GET", "/api/v1/namespaces/foo");
-        assert_eq!((r.resource.as_str(), r.name.as_str(), r.verb.as_str()), ("namespaces", "foo", "get"));
+        assert_eq!(
+            (r.resource.as_str(), r.name.as_str(), r.verb.as_str()),
+            ("namespaces", "foo", "get")
+        );
         let r = p("DELETE", "/api/v1/namespaces/ns1/pods");
-        assert_eq!((r.resource.as_str(), r.namespace.as_str(), r.verb.as_str()), ("pods", "ns1", "deletecollection"));
+        assert_eq!(
+            (r.resource.as_str(), r.namespace.as_str(), r.verb.as_str()),
+            ("pods", "ns1", "deletecollection")
+        );
         let r = p("GET", "/api/v1/watch/namespaces/ns1/pods");
         assert_eq!(r.verb, "watch");
         assert!(parse("GET", "/apis", &Query::new()).is_none());

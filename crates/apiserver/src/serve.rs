@@ -27,21 +27,43 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    pub fn new(registry: Arc<Registry>, authn: Authenticator, authz: Arc<dyn Authorizer>, advertise: String) -> Arc<Self> {
-        Arc::new(ApiServer { registry, authn, authz, advertise, openapi: Default::default() })
+    pub fn new(
+        registry: Arc<Registry>,
+        authn: Authenticator,
+        authz: Arc<dyn Authorizer>,
+        advertise: String,
+    ) -> Arc<Self> {
+        Arc::new(ApiServer {
+            registry,
+            authn,
+            authz,
+            advertise,
+            openapi: Default::default(),
+        })
     }
 
     /// Handle one request from a client with an optional certificate identity.
-    pub async fn handle(self: Arc<Self>, req: Request<Incoming>, cert_user: Option<UserInfo>) -> Resp {
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        cert_user: Option<UserInfo>,
+    ) -> Resp {
         let path = req.uri().path().to_string();
         let user = cert_user.or_else(|| {
-            self.authn.from_header(req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()))
+            self.authn.from_header(
+                req.headers()
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok()),
+            )
         });
-        let public = matches!(path.as_str(), "/healthz" | "/livez" | "/readyz" | "/version")
-            || path.starts_with("/readyz/")
+        let public = matches!(
+            path.as_str(),
+            "/healthz" | "/livez" | "/readyz" | "/version"
+        ) || path.starts_with("/readyz/")
             || path.starts_with("/livez/");
-        let Some(user) = user.or_else(|| public.then(|| UserInfo::new("system:anonymous", &["system:unauthenticated"])))
-        else {
+        let Some(user) = user.or_else(|| {
+            public.then(|| UserInfo::new("system:anonymous", &["system:unauthenticated"]))
+        }) else {
             return codec::error(&ApiError::unauthorized());
         };
         let started = std::time::Instant::now();
@@ -54,7 +76,12 @@ impl ApiServer {
         resp
     }
 
-    async fn route(self: &Arc<Self>, req: Request<Incoming>, path: &str, user: &UserInfo) -> Result<Resp, ApiError> {
+    async fn route(
+        self: &Arc<Self>,
+        req: Request<Incoming>,
+        path: &str,
+        user: &UserInfo,
+    ) -> Result<Resp, ApiError> {
         let query = request::parse_query(req.uri().query());
         if let Some(info) = request::parse(req.method().as_str(), path, &query) {
             let attrs = Attributes {
@@ -70,18 +97,40 @@ impl ApiServer {
             self.authorize(user, &attrs)?;
             return handlers::resource::handle(self, req, info, query, user).await;
         }
-        self.authorize(user, &Attributes { verb: req.method().as_str().to_lowercase(), path: path.into(), ..Default::default() })?;
+        self.authorize(
+            user,
+            &Attributes {
+                verb: req.method().as_str().to_lowercase(),
+                path: path.into(),
+                ..Default::default()
+            },
+        )?;
         if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
             return Err(ApiError::not_found_path());
         }
         let trimmed = path.trim_end_matches('/');
         match trimmed {
             "/version" => Ok(codec::json(StatusCode::OK, &handlers::system::version())),
-            "/healthz" | "/livez" | "/readyz" => Ok(codec::bytes(StatusCode::OK, "text/plain; charset=utf-8", "ok".into())),
-            p if p.starts_with("/livez/") || p.starts_with("/readyz/") || p.starts_with("/healthz/") => {
-                Ok(codec::bytes(StatusCode::OK, "text/plain; charset=utf-8", "ok".into()))
+            "/healthz" | "/livez" | "/readyz" => Ok(codec::bytes(
+                StatusCode::OK,
+                "text/plain; charset=utf-8",
+                "ok".into(),
+            )),
+            p if p.starts_with("/livez/")
+                || p.starts_with("/readyz/")
+                || p.starts_with("/healthz/") =>
+            {
+                Ok(codec::bytes(
+                    StatusCode::OK,
+                    "text/plain; charset=utf-8",
+                    "ok".into(),
+                ))
             }
-            p if p == "/api" || p == "/apis" || p.starts_with("/api/") || p.starts_with("/apis/") => {
+            p if p == "/api"
+                || p == "/apis"
+                || p.starts_with("/api/")
+                || p.starts_with("/apis/") =>
+            {
                 handlers::discovery::handle(self, p, req.headers())
             }
             p if p.starts_with("/openapi/") => handlers::openapi::handle(self, p, &query),
@@ -93,7 +142,10 @@ impl ApiServer {
     fn authorize(&self, user: &UserInfo, attrs: &Attributes) -> Result<(), ApiError> {
         self.authz.authorize(user, attrs).map_err(|reason| {
             let what = if attrs.path.is_empty() {
-                format!("cannot {} resource \"{}\" in API group \"{}\"", attrs.verb, attrs.resource, attrs.group)
+                format!(
+                    "cannot {} resource \"{}\" in API group \"{}\"",
+                    attrs.verb, attrs.resource, attrs.group
+                )
             } else {
                 format!("cannot {} path \"{}\"", attrs.verb, attrs.path)
             };
@@ -145,7 +197,10 @@ pub async fn serve(
                 async move { Ok::<_, std::convert::Infallible>(server.handle(req, cert_user).await) }
             });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc).await {
+            if let Err(e) = builder
+                .serve_connection_with_upgrades(TokioIo::new(tls), svc)
+                .await
+            {
                 tracing::debug!(%peer, "connection: {e}");
             }
         });

@@ -4,7 +4,10 @@
 //! watch cache that serves LIST and WATCH from memory.
 
 pub mod cache;
+pub mod custom;
+pub mod engine;
 pub mod keys;
+pub mod options;
 pub mod strategies;
 pub mod strategy;
 pub mod validation;

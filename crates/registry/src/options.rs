@@ -11,11 +11,16 @@ pub struct WriteOptions {
     pub default_manager: String,
     /// `force` for server-side apply.
     pub force: bool,
+    /// Set by the engine while it runs a server-side apply, whose field
+    /// ownership is computed by the apply itself.
+    pub applying: bool,
 }
 
 impl WriteOptions {
     pub fn manager(&self) -> &str {
-        self.field_manager.as_deref().unwrap_or(&self.default_manager)
+        self.field_manager
+            .as_deref()
+            .unwrap_or(&self.default_manager)
     }
 }
 

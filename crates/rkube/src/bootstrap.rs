@@ -8,8 +8,13 @@ use serde_json::json;
 
 pub async fn ensure_defaults(reg: &Registry) -> anyhow::Result<()> {
     let cat = reg.catalog();
-    let ns = cat.find("", "v1", "namespaces").ok_or_else(|| anyhow::anyhow!("namespaces missing from the catalog"))?;
-    let opts = WriteOptions { default_manager: "rkube".into(), ..Default::default() };
+    let ns = cat
+        .find("", "v1", "namespaces")
+        .ok_or_else(|| anyhow::anyhow!("namespaces missing from the catalog"))?;
+    let opts = WriteOptions {
+        default_manager: "rkube".into(),
+        ..Default::default()
+    };
     for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
         match reg.create(&ns, "", obj, &opts).await {

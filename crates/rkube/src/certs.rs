@@ -5,7 +5,10 @@
 //! re-issued when the wanted SANs change).
 
 use anyhow::{Context, anyhow};
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};
@@ -22,7 +25,12 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&tmp)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)?;
@@ -35,8 +43,15 @@ fn read(path: &Path) -> Option<String> {
 
 /// Every name the serving certificate should carry.
 fn wanted_sans(extra: &[String]) -> Vec<String> {
-    let mut sans = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string(), "kubernetes".to_string(),
-        "kubernetes.default".to_string(), "kubernetes.default.svc".to_string(), "kubernetes.default.svc.cluster.local".to_string()];
+    let mut sans = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+        "kubernetes".to_string(),
+        "kubernetes.default".to_string(),
+        "kubernetes.default.svc".to_string(),
+        "kubernetes.default.svc.cluster.local".to_string(),
+    ];
     if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
         let h = h.trim();
         if !h.is_empty() {
@@ -70,7 +85,10 @@ fn local_addresses() -> Vec<String> {
 fn san(name: &str) -> anyhow::Result<SanType> {
     Ok(match name.parse::<std::net::IpAddr>() {
         Ok(ip) => SanType::IpAddress(ip),
-        Err(_) => SanType::DnsName(name.try_into().map_err(|e| anyhow!("--tls-san {name:?}: {e}"))?),
+        Err(_) => SanType::DnsName(
+            name.try_into()
+                .map_err(|e| anyhow!("--tls-san {name:?}: {e}"))?,
+        ),
     })
 }
 
@@ -83,9 +101,16 @@ pub fn ensure(dir: &Path, extra_sans: &[String]) -> anyhow::Result<Pki> {
         _ => {
             let key = KeyPair::generate()?;
             let mut p = CertificateParams::new(Vec::<String>::new())?;
-            p.distinguished_name.push(DnType::CommonName, format!("rkube-ca@{}", jiff::Timestamp::now().as_second()));
+            p.distinguished_name.push(
+                DnType::CommonName,
+                format!("rkube-ca@{}", jiff::Timestamp::now().as_second()),
+            );
             p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+            p.key_usages = vec![
+                KeyUsagePurpose::KeyCertSign,
+                KeyUsagePurpose::CrlSign,
+                KeyUsagePurpose::DigitalSignature,
+            ];
             p.not_after = rcgen::date_time_ymd(2036, 1, 1);
             let cert = p.self_signed(&key)?;
             write_private(&ca_key_p, &key.serialize_pem())?;
@@ -98,17 +123,26 @@ pub fn ensure(dir: &Path, extra_sans: &[String]) -> anyhow::Result<Pki> {
 
     let sans = wanted_sans(extra_sans);
     let sans_p = dir.join("serving.sans");
-    if read(&sans_p).as_deref() != Some(sans.join("\n").as_str()) || read(&dir.join("serving.crt")).is_none() {
+    if read(&sans_p).as_deref() != Some(sans.join("\n").as_str())
+        || read(&dir.join("serving.crt")).is_none()
+    {
         let key = KeyPair::generate()?;
         let mut p = CertificateParams::new(Vec::<String>::new())?;
         p.subject_alt_names = sans.iter().map(|s| san(s)).collect::<anyhow::Result<_>>()?;
-        p.distinguished_name.push(DnType::CommonName, "kube-apiserver");
+        p.distinguished_name
+            .push(DnType::CommonName, "kube-apiserver");
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         p.not_after = rcgen::date_time_ymd(2036, 1, 1);
         let cert = p.signed_by(&key, &issuer)?;
         write_private(&dir.join("serving.key"), &key.serialize_pem())?;
-        write_private(&dir.join("serving.crt"), &format!("{}{}", cert.pem(), ca_pem))?;
+        write_private(
+            &dir.join("serving.crt"),
+            &format!("{}{}", cert.pem(), ca_pem),
+        )?;
         write_private(&sans_p, &sans.join("\n"))?;
     }
 
@@ -118,10 +152,15 @@ pub fn ensure(dir: &Path, extra_sans: &[String]) -> anyhow::Result<Pki> {
         _ => {
             let key = KeyPair::generate()?;
             let mut p = CertificateParams::new(Vec::<String>::new())?;
-            p.distinguished_name.push(DnType::CommonName, "system:admin");
-            p.distinguished_name.push(DnType::OrganizationName, "system:masters");
+            p.distinguished_name
+                .push(DnType::CommonName, "system:admin");
+            p.distinguished_name
+                .push(DnType::OrganizationName, "system:masters");
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-            p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+            p.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyEncipherment,
+            ];
             p.not_after = rcgen::date_time_ymd(2036, 1, 1);
             let cert = p.signed_by(&key, &issuer)?;
             write_private(&admin_key_p, &key.serialize_pem())?;
@@ -129,7 +168,12 @@ pub fn ensure(dir: &Path, extra_sans: &[String]) -> anyhow::Result<Pki> {
             (cert.pem(), key.serialize_pem())
         }
     };
-    Ok(Pki { dir: dir.to_path_buf(), ca_pem, admin_cert_pem, admin_key_pem })
+    Ok(Pki {
+        dir: dir.to_path_buf(),
+        ca_pem,
+        admin_cert_pem,
+        admin_key_pem,
+    })
 }
 
 impl Pki {
@@ -137,14 +181,19 @@ impl Pki {
     /// signed by the CA are verified when offered but not required.
     pub fn server_config(&self) -> anyhow::Result<Arc<rustls::ServerConfig>> {
         let certs: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_file_iter(self.dir.join("serving.crt"))?.collect::<Result<_, _>>()?;
+            CertificateDer::pem_file_iter(self.dir.join("serving.crt"))?
+                .collect::<Result<_, _>>()?;
         let key = PrivateKeyDer::from_pem_file(self.dir.join("serving.key"))?;
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()) {
             roots.add(c?)?;
         }
-        let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots)).allow_unauthenticated().build()?;
-        let mut cfg = rustls::ServerConfig::builder().with_client_cert_verifier(verifier).with_single_cert(certs, key)?;
+        let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+            .allow_unauthenticated()
+            .build()?;
+        let mut cfg = rustls::ServerConfig::builder()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(certs, key)?;
         cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Arc::new(cfg))
     }

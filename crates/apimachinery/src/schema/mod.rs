@@ -9,3 +9,13 @@
 mod node;
 
 pub use node::{Definitions, ListType, SchemaNode};
+// SHIM
+pub fn schema_for_kind(_g: &str, _v: &str, _k: &str) -> Option<SchemaNode<'static>> {
+    None
+}
+pub fn unknown_fields(_n: SchemaNode, _o: &serde_json::Value) -> Vec<String> {
+    vec![]
+}
+pub fn duplicate_fields(_r: &[u8]) -> Vec<String> {
+    vec![]
+}

@@ -28,18 +28,32 @@ pub fn handle(srv: &Arc<ApiServer>, path: &str, headers: &HeaderMap) -> Result<R
             if let Some(v) = aggregated {
                 return Ok(aggregated_response(v, &cat, false));
             }
-            let groups: Vec<Value> = cat.groups().into_iter().filter(|(g, _)| !g.is_empty()).map(|(g, vs)| api_group(&g, &vs)).collect();
-            Ok(codec::json(StatusCode::OK, &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})))
+            let groups: Vec<Value> = cat
+                .groups()
+                .into_iter()
+                .filter(|(g, _)| !g.is_empty())
+                .map(|(g, vs)| api_group(&g, &vs))
+                .collect();
+            Ok(codec::json(
+                StatusCode::OK,
+                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+            ))
         }
         ["apis", group] => {
-            let (g, vs) = cat.groups().into_iter().find(|(g, _)| g == group).ok_or_else(ApiError::not_found_path)?;
+            let (g, vs) = cat
+                .groups()
+                .into_iter()
+                .find(|(g, _)| g == group)
+                .ok_or_else(ApiError::not_found_path)?;
             let mut doc = api_group(&g, &vs);
             doc["kind"] = "APIGroup".into();
             doc["apiVersion"] = "v1".into();
             Ok(codec::json(StatusCode::OK, &doc))
         }
         ["api", version] => resource_list(&cat.resources_in("", version), "", version),
-        ["apis", group, version] => resource_list(&cat.resources_in(group, version), group, version),
+        ["apis", group, version] => {
+            resource_list(&cat.resources_in(group, version), group, version)
+        }
         _ => Err(ApiError::not_found_path()),
     }
 }
@@ -62,15 +76,26 @@ fn aggregated_version(headers: &HeaderMap) -> Option<&'static str> {
 }
 
 fn api_group(g: &str, versions: &[String]) -> Value {
-    let vs: Vec<Value> = versions.iter().map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v})).collect();
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+        .collect();
     json!({"name": g, "versions": vs, "preferredVersion": vs.first().cloned().unwrap_or_default()})
 }
 
-fn resource_list(resources: &[Arc<ResourceInfo>], group: &str, version: &str) -> Result<Resp, ApiError> {
+fn resource_list(
+    resources: &[Arc<ResourceInfo>],
+    group: &str,
+    version: &str,
+) -> Result<Resp, ApiError> {
     if resources.is_empty() {
         return Err(ApiError::not_found_path());
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     let mut list = vec![];
     for r in resources {
         let mut e = json!({"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
@@ -92,7 +117,10 @@ fn resource_list(resources: &[Arc<ResourceInfo>], group: &str, version: &str) ->
             list.push(e);
         }
     }
-    Ok(codec::json(StatusCode::OK, &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list})))
+    Ok(codec::json(
+        StatusCode::OK,
+        &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list}),
+    ))
 }
 
 /// The group, version, kind and verbs of a subresource, as upstream reports them.
@@ -100,23 +128,53 @@ fn subresource_kind(r: &ResourceInfo, sub: &str) -> (String, String, String, Vec
     let own = (r.group.clone(), r.version.clone());
     let (g, v, k, verbs): (String, String, &str, Vec<&str>) = match sub {
         "status" => (own.0, own.1, &r.kind, vec!["get", "patch", "update"]),
-        "scale" => ("autoscaling".into(), "v1".into(), "Scale", vec!["get", "patch", "update"]),
+        "scale" => (
+            "autoscaling".into(),
+            "v1".into(),
+            "Scale",
+            vec!["get", "patch", "update"],
+        ),
         "binding" => (String::new(), "v1".into(), "Binding", vec!["create"]),
         "eviction" => ("policy".into(), "v1".into(), "Eviction", vec!["create"]),
         "log" => (String::new(), "v1".into(), "Pod", vec!["get"]),
-        "exec" => (String::new(), "v1".into(), "PodExecOptions", vec!["create", "get"]),
-        "attach" => (String::new(), "v1".into(), "PodAttachOptions", vec!["create", "get"]),
-        "portforward" => (String::new(), "v1".into(), "PodPortForwardOptions", vec!["create", "get"]),
+        "exec" => (
+            String::new(),
+            "v1".into(),
+            "PodExecOptions",
+            vec!["create", "get"],
+        ),
+        "attach" => (
+            String::new(),
+            "v1".into(),
+            "PodAttachOptions",
+            vec!["create", "get"],
+        ),
+        "portforward" => (
+            String::new(),
+            "v1".into(),
+            "PodPortForwardOptions",
+            vec!["create", "get"],
+        ),
         "proxy" => {
             let k = match r.plural.as_str() {
                 "services" => "ServiceProxyOptions",
                 "nodes" => "NodeProxyOptions",
                 _ => "PodProxyOptions",
             };
-            (String::new(), "v1".into(), k, vec!["create", "delete", "get", "patch", "update"])
+            (
+                String::new(),
+                "v1".into(),
+                k,
+                vec!["create", "delete", "get", "patch", "update"],
+            )
         }
         "finalize" => (String::new(), "v1".into(), "Namespace", vec!["update"]),
-        "token" => ("authentication.k8s.io".into(), "v1".into(), "TokenRequest", vec!["create"]),
+        "token" => (
+            "authentication.k8s.io".into(),
+            "v1".into(),
+            "TokenRequest",
+            vec!["create"],
+        ),
         "ephemeralcontainers" | "resize" => (own.0, own.1, &r.kind, vec!["get", "patch", "update"]),
         _ => (own.0, own.1, &r.kind, vec!["get"]),
     };
@@ -132,17 +190,28 @@ fn aggregated_response(version: &str, cat: &registry::engine::Catalog, core: boo
         let versions: Vec<Value> = vs
             .iter()
             .map(|v| {
-                let resources: Vec<Value> = cat.resources_in(&g, v).iter().map(|r| discovery_resource(r)).collect();
+                let resources: Vec<Value> = cat
+                    .resources_in(&g, v)
+                    .iter()
+                    .map(|r| discovery_resource(r))
+                    .collect();
                 json!({"version": v, "resources": resources, "freshness": "Current"})
             })
             .collect();
-        items.push(json!({"metadata": {"name": g, "creationTimestamp": null}, "versions": versions}));
+        items.push(
+            json!({"metadata": {"name": g, "creationTimestamp": null}, "versions": versions}),
+        );
     }
     let body = json!({"kind": "APIGroupDiscoveryList", "apiVersion": format!("apidiscovery.k8s.io/{version}"),
         "metadata": {}, "items": items});
     let ct = format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList");
-    let mut r = codec::bytes(StatusCode::OK, &ct, serde_json::to_vec(&body).unwrap_or_default().into());
-    r.headers_mut().insert(header::VARY, http::HeaderValue::from_static("Accept"));
+    let mut r = codec::bytes(
+        StatusCode::OK,
+        &ct,
+        serde_json::to_vec(&body).unwrap_or_default().into(),
+    );
+    r.headers_mut()
+        .insert(header::VARY, http::HeaderValue::from_static("Accept"));
     r
 }
 

@@ -16,15 +16,26 @@ use registry::options::{DeleteOptions, ListOptions, WatchOptions, WriteOptions};
 use serde_json::Value;
 use std::sync::Arc;
 
-pub async fn handle(srv: &Arc<ApiServer>, req: Request<Incoming>, info: RequestInfo, query: Query, user: &UserInfo) -> Result<Resp, ApiError> {
+pub async fn handle(
+    srv: &Arc<ApiServer>,
+    req: Request<Incoming>,
+    info: RequestInfo,
+    query: Query,
+    user: &UserInfo,
+) -> Result<Resp, ApiError> {
     let cat = srv.registry.catalog();
-    let res = cat.find(&info.group, &info.version, &info.resource).ok_or_else(ApiError::not_found_path)?;
+    let res = cat
+        .find(&info.group, &info.version, &info.resource)
+        .ok_or_else(ApiError::not_found_path)?;
     // Scope: a namespaced resource needs a namespace for single objects; a
     // cluster-scoped one never takes one.
     if !res.namespaced && !info.namespace.is_empty() {
         return Err(ApiError::not_found_path());
     }
-    if res.namespaced && info.namespace.is_empty() && !matches!(info.verb.as_str(), "list" | "watch") {
+    if res.namespaced
+        && info.namespace.is_empty()
+        && !matches!(info.verb.as_str(), "list" | "watch")
+    {
         return Err(ApiError::not_found_path());
     }
     if !info.subresource.is_empty() && !res.has_subresource(&info.subresource) {
@@ -46,9 +57,18 @@ pub async fn handle(srv: &Arc<ApiServer>, req: Request<Incoming>, info: RequestI
     let reg = &srv.registry;
     match info.verb.as_str() {
         "get" => {
-            let rv = query.get("resourceVersion").map(String::as_str).unwrap_or("");
+            let rv = query
+                .get("resourceVersion")
+                .map(String::as_str)
+                .unwrap_or("");
             let obj = reg.get(&res, ns, name, rv).await?;
-            Ok(render_object(&res, obj, &output, StatusCode::OK, &srv.registry))
+            Ok(render_object(
+                &res,
+                obj,
+                &output,
+                StatusCode::OK,
+                &srv.registry,
+            ))
         }
         "list" => {
             let opts = list_options(&query)?;
@@ -58,7 +78,12 @@ pub async fn handle(srv: &Arc<ApiServer>, req: Request<Incoming>, info: RequestI
         "watch" => {
             let opts = watch_options(&query)?;
             let stream = reg.watch(&res, ns, &opts).await?;
-            Ok(watch::respond(res.clone(), stream, output, srv.registry.clone()))
+            Ok(watch::respond(
+                res.clone(),
+                stream,
+                output,
+                srv.registry.clone(),
+            ))
         }
         "create" => {
             let opts = write_options(&query, &parts.headers)?;
@@ -96,10 +121,14 @@ pub async fn handle(srv: &Arc<ApiServer>, req: Request<Incoming>, info: RequestI
             };
             if kind == PatchKind::Apply {
                 if opts.field_manager.is_none() {
-                    return Err(ApiError::bad_request("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
+                    return Err(ApiError::bad_request(
+                        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+                    ));
                 }
             } else if query.contains_key("force") {
-                return Err(ApiError::bad_request("force: Forbidden: may not be specified for non-apply patch"));
+                return Err(ApiError::bad_request(
+                    "force: Forbidden: may not be specified for non-apply patch",
+                ));
             }
             opts.force = query_bool(&query, "force");
             let raw = codec::read_body(body).await?;
@@ -109,26 +138,55 @@ pub async fn handle(srv: &Arc<ApiServer>, req: Request<Incoming>, info: RequestI
                 warnings = check_fields(&res, &query, &raw, &patch, srv)?;
             }
             let (out, created) = reg.patch(&res, ns, name, kind, &patch, sub, &opts).await?;
-            let code = if created { StatusCode::CREATED } else { StatusCode::OK };
+            let code = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             let mut r = render_object(&res, out, &output, code, &srv.registry);
             codec::add_warnings(&mut r, &warnings);
             Ok(r)
         }
         "delete" => {
-            let opts = delete_options(&query, parts.headers.get(http::header::CONTENT_TYPE).is_some().then_some(body)).await?;
+            let opts = delete_options(
+                &query,
+                parts
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .is_some()
+                    .then_some(body),
+            )
+            .await?;
             match reg.delete(&res, ns, name, &opts).await? {
                 registry::engine::DeleteOutcome::Deleted(obj) => {
-                    let status = apimachinery::error::success_status(&res.group, &res.plural, name, apimachinery::meta::uid(&obj));
+                    let status = apimachinery::error::success_status(
+                        &res.group,
+                        &res.plural,
+                        name,
+                        apimachinery::meta::uid(&obj),
+                    );
                     Ok(codec::json(StatusCode::OK, &status))
                 }
-                registry::engine::DeleteOutcome::Pending(obj) => {
-                    Ok(render_object(&res, obj, &output, StatusCode::OK, &srv.registry))
-                }
+                registry::engine::DeleteOutcome::Pending(obj) => Ok(render_object(
+                    &res,
+                    obj,
+                    &output,
+                    StatusCode::OK,
+                    &srv.registry,
+                )),
             }
         }
         "deletecollection" => {
             let list = list_options(&query)?;
-            let opts = delete_options(&query, parts.headers.get(http::header::CONTENT_TYPE).is_some().then_some(body)).await?;
+            let opts = delete_options(
+                &query,
+                parts
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .is_some()
+                    .then_some(body),
+            )
+            .await?;
             let deleted = reg.delete_collection(&res, ns, &list, &opts).await?;
             let rv = srv.registry.cache.revision();
             let items: Vec<Value> = deleted;
@@ -136,7 +194,9 @@ pub async fn handle(srv: &Arc<ApiServer>, req: Request<Incoming>, info: RequestI
                 "metadata": {"resourceVersion": rv.to_string()}, "items": items});
             Ok(codec::json(StatusCode::OK, &list))
         }
-        _ => Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource")),
+        _ => Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        )),
     }
 }
 
@@ -153,7 +213,9 @@ fn rv_match(q: &Query) -> Result<String, ApiError> {
 fn list_options(q: &Query) -> Result<ListOptions, ApiError> {
     let limit = match q.get("limit").map(String::as_str) {
         None | Some("") => 0,
-        Some(l) => l.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid limit: {l:?}")))?,
+        Some(l) => l
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_request(format!("invalid limit: {l:?}")))?,
     };
     Ok(ListOptions {
         label_selector: q.get("labelSelector").cloned(),
@@ -168,7 +230,10 @@ fn list_options(q: &Query) -> Result<ListOptions, ApiError> {
 fn watch_options(q: &Query) -> Result<WatchOptions, ApiError> {
     let timeout_seconds = match q.get("timeoutSeconds").map(String::as_str) {
         None | Some("") => None,
-        Some(t) => Some(t.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds: {t:?}")))?),
+        Some(t) => Some(
+            t.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds: {t:?}")))?,
+        ),
     };
     let send_initial_events = match q.get("sendInitialEvents").map(String::as_str) {
         None | Some("") => None,
@@ -196,15 +261,29 @@ fn dry_run(q: &Query) -> Result<bool, ApiError> {
     }
 }
 
-pub(crate) fn write_options(q: &Query, headers: &http::HeaderMap) -> Result<WriteOptions, ApiError> {
-    let ua = headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("unknown");
+pub(crate) fn write_options(
+    q: &Query,
+    headers: &http::HeaderMap,
+) -> Result<WriteOptions, ApiError> {
+    let ua = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown");
     // Upstream's default manager is the user agent's program name.
-    let default_manager = ua.split('/').next().unwrap_or("unknown").chars().take(128).collect();
+    let default_manager = ua
+        .split('/')
+        .next()
+        .unwrap_or("unknown")
+        .chars()
+        .take(128)
+        .collect();
     let field_manager = q.get("fieldManager").filter(|m| !m.is_empty()).cloned();
     if let Some(m) = &field_manager
         && m.len() > 128
     {
-        return Err(ApiError::bad_request("fieldManager: Too long: may not be longer than 128 characters"));
+        return Err(ApiError::bad_request(
+            "fieldManager: Too long: may not be longer than 128 characters",
+        ));
     }
     match q.get("fieldValidation").map(String::as_str) {
         None | Some("") | Some("Strict") | Some("Warn") | Some("Ignore") => {}
@@ -214,27 +293,52 @@ pub(crate) fn write_options(q: &Query, headers: &http::HeaderMap) -> Result<Writ
             )));
         }
     }
-    Ok(WriteOptions { dry_run: dry_run(q)?, field_manager, default_manager, force: false })
+    Ok(WriteOptions {
+        dry_run: dry_run(q)?,
+        field_manager,
+        default_manager,
+        force: false,
+        applying: false,
+    })
 }
 
 async fn delete_options(q: &Query, body: Option<Incoming>) -> Result<DeleteOptions, ApiError> {
-    let mut opts = DeleteOptions { dry_run: dry_run(q)?, ..Default::default() };
+    let mut opts = DeleteOptions {
+        dry_run: dry_run(q)?,
+        ..Default::default()
+    };
     if let Some(body) = body {
         let raw = codec::read_body(body).await?;
         if !raw.iter().all(u8::is_ascii_whitespace) {
-            let v: Value = serde_json::from_slice(&raw).map_err(|e| ApiError::bad_request(format!("json: {e}")))?;
+            let v: Value = serde_json::from_slice(&raw)
+                .map_err(|e| ApiError::bad_request(format!("json: {e}")))?;
             opts.grace_period_seconds = v.get("gracePeriodSeconds").and_then(Value::as_i64);
-            opts.propagation_policy = v.get("propagationPolicy").and_then(Value::as_str).map(String::from);
+            opts.propagation_policy = v
+                .get("propagationPolicy")
+                .and_then(Value::as_str)
+                .map(String::from);
             opts.orphan_dependents = v.get("orphanDependents").and_then(Value::as_bool);
-            opts.precondition_uid = v.pointer("/preconditions/uid").and_then(Value::as_str).map(String::from);
-            opts.precondition_resource_version = v.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(String::from);
-            if v.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x == "All")) {
+            opts.precondition_uid = v
+                .pointer("/preconditions/uid")
+                .and_then(Value::as_str)
+                .map(String::from);
+            opts.precondition_resource_version = v
+                .pointer("/preconditions/resourceVersion")
+                .and_then(Value::as_str)
+                .map(String::from);
+            if v.get("dryRun")
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|x| x == "All"))
+            {
                 opts.dry_run = true;
             }
         }
     }
     if let Some(g) = q.get("gracePeriodSeconds") {
-        opts.grace_period_seconds = Some(g.parse().map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds: {g:?}")))?);
+        opts.grace_period_seconds =
+            Some(g.parse().map_err(|_| {
+                ApiError::bad_request(format!("invalid gracePeriodSeconds: {g:?}"))
+            })?);
     }
     if let Some(p) = q.get("propagationPolicy") {
         opts.propagation_policy = Some(p.clone());
@@ -251,8 +355,17 @@ async fn delete_options(q: &Query, body: Option<Incoming>) -> Result<DeleteOptio
 
 /// fieldValidation: unknown and duplicate fields fail the request (Strict),
 /// come back as warnings (Warn, the default), or are ignored.
-fn check_fields(res: &ResourceInfo, q: &Query, raw: &Bytes, obj: &Value, srv: &Arc<ApiServer>) -> Result<Vec<String>, ApiError> {
-    let mode = q.get("fieldValidation").map(String::as_str).unwrap_or("Warn");
+fn check_fields(
+    res: &ResourceInfo,
+    q: &Query,
+    raw: &Bytes,
+    obj: &Value,
+    srv: &Arc<ApiServer>,
+) -> Result<Vec<String>, ApiError> {
+    let mode = q
+        .get("fieldValidation")
+        .map(String::as_str)
+        .unwrap_or("Warn");
     if mode == "Ignore" {
         return Ok(vec![]);
     }
@@ -272,18 +385,32 @@ fn check_fields(res: &ResourceInfo, q: &Query, raw: &Bytes, obj: &Value, srv: &A
 }
 
 /// One object as the client asked for it.
-pub(crate) fn render_object(res: &ResourceInfo, obj: Value, output: &Output, code: StatusCode, reg: &registry::engine::Registry) -> Resp {
+pub(crate) fn render_object(
+    res: &ResourceInfo,
+    obj: Value,
+    output: &Output,
+    code: StatusCode,
+    reg: &registry::engine::Registry,
+) -> Resp {
     match output {
         Output::Plain => codec::json(code, &obj),
         Output::Metadata(v) => codec::json(code, &codec::partial_metadata(&obj, v)),
         Output::Table(v) => {
             let rv = apimachinery::meta::resource_version(&obj).to_string();
-            codec::json(code, &reg.table(res, &[obj], v, serde_json::json!({"resourceVersion": rv})))
+            codec::json(
+                code,
+                &reg.table(res, &[obj], v, serde_json::json!({"resourceVersion": rv})),
+            )
         }
     }
 }
 
-fn render_list(res: &ResourceInfo, result: ListResult, output: &Output, reg: &registry::engine::Registry) -> Resp {
+fn render_list(
+    res: &ResourceInfo,
+    result: ListResult,
+    output: &Output,
+    reg: &registry::engine::Registry,
+) -> Resp {
     let mut meta = serde_json::json!({"resourceVersion": result.resource_version.to_string()});
     if let Some(c) = &result.continue_token {
         meta["continue"] = c.clone().into();
@@ -297,9 +424,17 @@ fn render_list(res: &ResourceInfo, result: ListResult, output: &Output, reg: &re
             let size: usize = result.items.iter().map(|o| o.json.len() + 1).sum();
             let mut buf = Vec::with_capacity(size + 256);
             buf.extend_from_slice(b"{\"kind\":");
-            buf.extend_from_slice(serde_json::to_string(&res.list_kind()).unwrap_or_default().as_bytes());
+            buf.extend_from_slice(
+                serde_json::to_string(&res.list_kind())
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
             buf.extend_from_slice(b",\"apiVersion\":");
-            buf.extend_from_slice(serde_json::to_string(&res.api_version()).unwrap_or_default().as_bytes());
+            buf.extend_from_slice(
+                serde_json::to_string(&res.api_version())
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
             buf.extend_from_slice(b",\"metadata\":");
             buf.extend_from_slice(meta.to_string().as_bytes());
             buf.extend_from_slice(b",\"items\":[");
@@ -313,7 +448,11 @@ fn render_list(res: &ResourceInfo, result: ListResult, output: &Output, reg: &re
             codec::bytes(StatusCode::OK, "application/json", buf.into())
         }
         Output::Metadata(v) => {
-            let items: Vec<Value> = result.items.iter().map(|o| codec::partial_metadata(&o.value(), v)).collect();
+            let items: Vec<Value> = result
+                .items
+                .iter()
+                .map(|o| codec::partial_metadata(&o.value(), v))
+                .collect();
             codec::json(
                 StatusCode::OK,
                 &serde_json::json!({"kind": "PartialObjectMetadataList", "apiVersion": format!("meta.k8s.io/{v}"), "metadata": meta, "items": items}),

@@ -44,7 +44,11 @@ pub async fn handle(
                 (_, "application/merge-patch+json") => Some(PatchKind::Merge),
                 (_, "application/strategic-merge-patch+json") => Some(PatchKind::Strategic),
                 (_, "application/apply-patch+yaml") => Some(PatchKind::Apply),
-                (_, other) => return Err(ApiError::unsupported_media_type(format!("unsupported patch type {other:?}"))),
+                (_, other) => {
+                    return Err(ApiError::unsupported_media_type(format!(
+                        "unsupported patch type {other:?}"
+                    )));
+                }
             };
             let scale = reg.update_scale(res, ns, name, kind, &input, &opts).await?;
             Ok(codec::json(StatusCode::OK, &scale))
@@ -53,7 +57,10 @@ pub async fn handle(
             let raw = codec::read_body(body).await?;
             let binding = codec::decode(&codec::content_type(&parts.headers), &raw)?;
             reg.bind_pod(ns, name, &binding, &opts).await?;
-            Ok(codec::json(StatusCode::CREATED, &serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})))
+            Ok(codec::json(
+                StatusCode::CREATED,
+                &serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+            ))
         }
         ("eviction", "create") => {
             let raw = codec::read_body(body).await?;
@@ -61,11 +68,20 @@ pub async fn handle(
             let mut del = DeleteOptions::default();
             if let Some(o) = eviction.get("deleteOptions") {
                 del.grace_period_seconds = o.get("gracePeriodSeconds").and_then(Value::as_i64);
-                del.precondition_uid = o.pointer("/preconditions/uid").and_then(Value::as_str).map(String::from);
-                del.precondition_resource_version = o.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(String::from);
+                del.precondition_uid = o
+                    .pointer("/preconditions/uid")
+                    .and_then(Value::as_str)
+                    .map(String::from);
+                del.precondition_resource_version = o
+                    .pointer("/preconditions/resourceVersion")
+                    .and_then(Value::as_str)
+                    .map(String::from);
             }
             reg.delete(res, ns, name, &del).await?;
-            Ok(codec::json(StatusCode::CREATED, &serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})))
+            Ok(codec::json(
+                StatusCode::CREATED,
+                &serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+            ))
         }
         ("finalize", "update") => {
             let raw = codec::read_body(body).await?;
@@ -75,12 +91,23 @@ pub async fn handle(
         }
         (sub, _) if matches!(sub, "log" | "exec" | "attach" | "portforward" | "proxy") => {
             let obj = reg.get(res, ns, name, "").await?;
-            let node = obj.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("");
+            let node = obj
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if res.plural == "pods" && node.is_empty() {
-                return Err(ApiError::bad_request(format!("pod {name} does not have a host assigned")));
+                return Err(ApiError::bad_request(format!(
+                    "pod {name} does not have a host assigned"
+                )));
             }
-            Err(ApiError::new(503, "ServiceUnavailable", format!("{sub} needs the node agent, which is not running for node {node:?}")))
+            Err(ApiError::new(
+                503,
+                "ServiceUnavailable",
+                format!("{sub} needs the node agent, which is not running for node {node:?}"),
+            ))
         }
-        _ => Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource")),
+        _ => Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        )),
     }
 }

@@ -51,7 +51,11 @@ impl Catalog {
     }
 
     fn add(&mut self, info: ResourceInfo, custom: Option<CustomInfo>) {
-        let k = (info.group.clone(), info.version.clone(), info.plural.clone());
+        let k = (
+            info.group.clone(),
+            info.version.clone(),
+            info.plural.clone(),
+        );
         if let Some(c) = custom {
             self.custom.insert(k.clone(), c);
         }
@@ -66,11 +70,15 @@ impl Catalog {
     }
 
     pub fn find_kind(&self, group: &str, version: &str, kind: &str) -> Option<Arc<ResourceInfo>> {
-        self.resources.iter().find(|r| r.group == group && r.version == version && r.kind == kind).cloned()
+        self.resources
+            .iter()
+            .find(|r| r.group == group && r.version == version && r.kind == kind)
+            .cloned()
     }
 
     pub fn custom(&self, res: &ResourceInfo) -> Option<&CustomInfo> {
-        self.custom.get(&(res.group.clone(), res.version.clone(), res.plural.clone()))
+        self.custom
+            .get(&(res.group.clone(), res.version.clone(), res.plural.clone()))
     }
 
     pub fn all(&self) -> &[Arc<ResourceInfo>] {
@@ -98,13 +106,19 @@ impl Catalog {
     }
 
     pub fn resources_in(&self, group: &str, version: &str) -> Vec<Arc<ResourceInfo>> {
-        self.resources.iter().filter(|r| r.group == group && r.version == version).cloned().collect()
+        self.resources
+            .iter()
+            .filter(|r| r.group == group && r.version == version)
+            .cloned()
+            .collect()
     }
 }
 
 /// Kubernetes version ordering: v2 > v1 > v1beta2 > v1beta1 > v1alpha1.
 pub fn version_priority(v: &str) -> (u8, u32, u32) {
-    let Some(rest) = v.strip_prefix('v') else { return (0, 0, 0) };
+    let Some(rest) = v.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
     let major = digits.parse().unwrap_or(0);
     let tail = &rest[digits.len()..];
@@ -121,11 +135,20 @@ pub fn version_priority(v: &str) -> (u8, u32, u32) {
 }
 
 fn crd_group(crd: &Value) -> &str {
-    crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or("")
+    crd.pointer("/spec/group")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 fn strs(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect()).unwrap_or_default()
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The served versions of a CRD as resources.
@@ -134,14 +157,23 @@ pub fn custom_resources(crd: &Value) -> Vec<(ResourceInfo, CustomInfo)> {
     // incomplete serves nothing.
     let spec = &crd["spec"];
     let group = crd_group(crd);
-    let (Some(kind), Some(plural)) =
-        (spec.pointer("/names/kind").and_then(Value::as_str), spec.pointer("/names/plural").and_then(Value::as_str))
-    else {
+    let (Some(kind), Some(plural)) = (
+        spec.pointer("/names/kind").and_then(Value::as_str),
+        spec.pointer("/names/plural").and_then(Value::as_str),
+    ) else {
         return vec![];
     };
-    let singular = spec.pointer("/names/singular").and_then(Value::as_str).map(String::from).unwrap_or_else(|| kind.to_lowercase());
+    let singular = spec
+        .pointer("/names/singular")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .unwrap_or_else(|| kind.to_lowercase());
     let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
-    let versions = spec.get("versions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let versions = spec
+        .get("versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let storage_version = versions
         .iter()
         .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
@@ -153,7 +185,9 @@ pub fn custom_resources(crd: &Value) -> Vec<(ResourceInfo, CustomInfo)> {
         if v.get("served").and_then(Value::as_bool) != Some(true) {
             continue;
         }
-        let Some(name) = v.get("name").and_then(Value::as_str) else { continue };
+        let Some(name) = v.get("name").and_then(Value::as_str) else {
+            continue;
+        };
         let mut subs = vec![];
         if v.pointer("/subresources/status").is_some() {
             subs.push("status");
@@ -161,7 +195,8 @@ pub fn custom_resources(crd: &Value) -> Vec<(ResourceInfo, CustomInfo)> {
         if v.pointer("/subresources/scale").is_some() {
             subs.push("scale");
         }
-        let mut info = ResourceInfo::new(group, name, kind, plural, namespaced).with_subresources(&subs);
+        let mut info =
+            ResourceInfo::new(group, name, kind, plural, namespaced).with_subresources(&subs);
         info.singular = singular.clone();
         info.short_names = strs(spec.pointer("/names/shortNames"));
         info.categories = strs(spec.pointer("/names/categories"));

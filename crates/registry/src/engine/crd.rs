@@ -10,13 +10,21 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub fn crd_resource() -> ResourceInfo {
-    ResourceInfo::new("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false)
+    ResourceInfo::new(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+    )
 }
 
 /// Rebuild the catalog whenever a CRD changes.
 pub fn spawn_catalog_follower(reg: &Arc<Registry>) {
     let weak = Arc::downgrade(reg);
-    let Ok(start) = reg.cache.watch(&keys::resource_prefix(&crd_resource()), 0) else { return };
+    let Ok(start) = reg.cache.watch(&keys::resource_prefix(&crd_resource()), 0) else {
+        return;
+    };
     let mut live = start.live;
     tokio::spawn(async move {
         loop {

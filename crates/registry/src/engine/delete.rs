@@ -20,7 +20,13 @@ pub enum DeleteOutcome {
 }
 
 impl Registry {
-    pub async fn delete(&self, res: &ResourceInfo, ns: &str, name: &str, opts: &DeleteOptions) -> Result<DeleteOutcome, ApiError> {
+    pub async fn delete(
+        &self,
+        res: &ResourceInfo,
+        ns: &str,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<DeleteOutcome, ApiError> {
         let key = keys::object_key(res, ns, name);
         for _ in 0..16 {
             let (kv, _) = self.store.get(&key).await.map_err(store_error)?;
@@ -33,7 +39,10 @@ impl Registry {
                     &res.group,
                     &res.plural,
                     name,
-                    &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", m::uid(&obj)),
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        m::uid(&obj)
+                    ),
                 ));
             }
             if let Some(rv) = &opts.precondition_resource_version
@@ -56,29 +65,47 @@ impl Registry {
                 match self.store.delete(&key, Some(kv.mod_revision)).await {
                     Ok(_) => return Ok(DeleteOutcome::Deleted(obj)),
                     Err(StoreError::Conflict { .. }) => continue,
-                    Err(StoreError::NotFound(_)) => return Err(ApiError::not_found(&res.group, &res.plural, name)),
+                    Err(StoreError::NotFound(_)) => {
+                        return Err(ApiError::not_found(&res.group, &res.plural, name));
+                    }
                     Err(e) => return Err(store_error(e)),
                 }
             };
             if pending == obj || opts.dry_run {
                 return Ok(DeleteOutcome::Pending(pending));
             }
-            match self.store.update(&key, encode_for_store(&pending), kv.mod_revision).await {
+            match self
+                .store
+                .update(&key, encode_for_store(&pending), kv.mod_revision)
+                .await
+            {
                 Ok(rev) => {
                     let mut pending = pending;
                     meta::set_resource_version(&mut pending, rev);
                     return Ok(DeleteOutcome::Pending(pending));
                 }
                 Err(StoreError::Conflict { .. }) => continue,
-                Err(StoreError::NotFound(_)) => return Err(ApiError::not_found(&res.group, &res.plural, name)),
+                Err(StoreError::NotFound(_)) => {
+                    return Err(ApiError::not_found(&res.group, &res.plural, name));
+                }
                 Err(e) => return Err(store_error(e)),
             }
         }
-        Err(ApiError::conflict(&res.group, &res.plural, name, "too many concurrent updates; please try again"))
+        Err(ApiError::conflict(
+            &res.group,
+            &res.plural,
+            name,
+            "too many concurrent updates; please try again",
+        ))
     }
 
     /// The object marked for deletion, or None when it can go right away.
-    fn mark_deleting(&self, res: &ResourceInfo, obj: &Value, opts: &DeleteOptions) -> Option<Value> {
+    fn mark_deleting(
+        &self,
+        res: &ResourceInfo,
+        obj: &Value,
+        opts: &DeleteOptions,
+    ) -> Option<Value> {
         let mut fins = finalizers(obj);
         let policy = match (&opts.propagation_policy, opts.orphan_dependents) {
             (Some(p), _) => Some(p.as_str()),
@@ -101,7 +128,10 @@ impl Registry {
         }
         let namespace_finalizing = res.group.is_empty()
             && res.plural == "namespaces"
-            && obj.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+            && obj
+                .pointer("/spec/finalizers")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty());
         let grace = self.grace_period(res, obj, opts);
         if fins.is_empty() && grace == 0 && !namespace_finalizing {
             return None;
@@ -109,16 +139,29 @@ impl Registry {
         let mut out = obj.clone();
         let md = m::metadata_mut(&mut out);
         if !fins.is_empty() {
-            md.insert("finalizers".into(), fins.into_iter().map(Value::String).collect::<Vec<_>>().into());
+            md.insert(
+                "finalizers".into(),
+                fins.into_iter()
+                    .map(Value::String)
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
         }
         if !already {
             let when = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
-            md.insert("deletionTimestamp".into(), when.strftime("%Y-%m-%dT%H:%M:%SZ").to_string().into());
+            md.insert(
+                "deletionTimestamp".into(),
+                when.strftime("%Y-%m-%dT%H:%M:%SZ").to_string().into(),
+            );
             md.insert("deletionGracePeriodSeconds".into(), grace.into());
             if let Some(g) = md.get("generation").and_then(Value::as_i64) {
                 md.insert("generation".into(), (g + 1).into());
             }
-        } else if grace < md.get("deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) {
+        } else if grace
+            < md.get("deletionGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+        {
             // A shorter grace period replaces a longer one, as upstream.
             md.insert("deletionGracePeriodSeconds".into(), grace.into());
             if grace == 0 && finalizers(&out).is_empty() {
@@ -137,13 +180,22 @@ impl Registry {
         if !(res.group.is_empty() && res.plural == "pods") {
             return 0;
         }
-        let on_node = obj.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
-        let phase = obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+        let on_node = obj
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !n.is_empty());
+        let phase = obj
+            .pointer("/status/phase")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if !on_node || phase == "Succeeded" || phase == "Failed" {
             return 0;
         }
         opts.grace_period_seconds
-            .or_else(|| obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64))
+            .or_else(|| {
+                obj.pointer("/spec/terminationGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+            })
             .unwrap_or(30)
             .max(0)
     }
@@ -157,7 +209,17 @@ impl Registry {
         list: &ListOptions,
         opts: &DeleteOptions,
     ) -> Result<Vec<Value>, ApiError> {
-        let found = self.list(res, ns, &ListOptions { limit: 0, continue_token: None, ..list.clone() }).await?;
+        let found = self
+            .list(
+                res,
+                ns,
+                &ListOptions {
+                    limit: 0,
+                    continue_token: None,
+                    ..list.clone()
+                },
+            )
+            .await?;
         let mut out = vec![];
         for obj in found.items {
             match self.delete(res, &obj.namespace, &obj.name, opts).await {

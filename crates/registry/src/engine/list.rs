@@ -38,12 +38,20 @@ fn decode_continue(token: &str) -> Result<(i64, String), ApiError> {
         .decode(token)
         .or_else(|_| base64::engine::general_purpose::STANDARD.decode(token))
         .map_err(|_| bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
-    let v: Value = serde_json::from_slice(&raw).map_err(|_| bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
+    let v: Value = serde_json::from_slice(&raw)
+        .map_err(|_| bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
     if v.get("v").and_then(Value::as_str) != Some("meta.k8s.io/v1") {
         return Err(bad("server does not recognize this encoded key"));
     }
-    let rv = v.get("rv").and_then(Value::as_i64).filter(|r| *r > 0).ok_or_else(|| bad("incorrect encoded start resourceVersion"))?;
-    let start = v.get("start").and_then(Value::as_str).ok_or_else(|| bad("missing start key"))?;
+    let rv = v
+        .get("rv")
+        .and_then(Value::as_i64)
+        .filter(|r| *r > 0)
+        .ok_or_else(|| bad("incorrect encoded start resourceVersion"))?;
+    let start = v
+        .get("start")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("missing start key"))?;
     if start.contains("..") || start.starts_with('/') {
         return Err(bad("key path is not valid"));
     }
@@ -51,24 +59,41 @@ fn decode_continue(token: &str) -> Result<(i64, String), ApiError> {
 }
 
 impl Registry {
-    pub async fn list(&self, res: &ResourceInfo, ns: &str, opts: &ListOptions) -> Result<ListResult, ApiError> {
+    pub async fn list(
+        &self,
+        res: &ResourceInfo,
+        ns: &str,
+        opts: &ListOptions,
+    ) -> Result<ListResult, ApiError> {
         let strategy = strategies::for_resource(&res.group, &res.plural);
-        let sel = Selection::parse(opts.label_selector.as_deref(), opts.field_selector.as_deref(), strategy.as_ref())?;
+        let sel = Selection::parse(
+            opts.label_selector.as_deref(),
+            opts.field_selector.as_deref(),
+            strategy.as_ref(),
+        )?;
         let prefix = keys::list_prefix(res, ns);
         let limit = opts.limit.max(0) as usize;
         if let Some(token) = opts.continue_token.as_deref().filter(|t| !t.is_empty()) {
             let (rv, start) = decode_continue(token)?;
-            return self.list_from_store(&prefix, Some(format!("{prefix}{start}")), rv, limit, &sel).await.map_err(|e| match e {
-                StoreError::Compacted { .. } => ApiError::expired(EXPIRED),
-                e => store_error(e),
-            });
+            return self
+                .list_from_store(&prefix, Some(format!("{prefix}{start}")), rv, limit, &sel)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Compacted { .. } => ApiError::expired(EXPIRED),
+                    e => store_error(e),
+                });
         }
         let rv = parse_rv(&opts.resource_version)?;
         if opts.resource_version_match == "Exact" {
             if rv == 0 {
-                return Err(ApiError::bad_request("resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""));
+                return Err(ApiError::bad_request(
+                    "resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                ));
             }
-            return self.list_from_store(&prefix, None, rv, limit, &sel).await.map_err(store_error);
+            return self
+                .list_from_store(&prefix, None, rv, limit, &sel)
+                .await
+                .map_err(store_error);
         }
         self.wait_fresh(&opts.resource_version, rv).await?;
         let snap = self.cache.list(&prefix, |o| sel.matches(o));
@@ -81,7 +106,12 @@ impl Registry {
             remaining = Some((items.len() - limit) as i64);
             items.truncate(limit);
         }
-        Ok(ListResult { items, resource_version: snap.revision, continue_token, remaining })
+        Ok(ListResult {
+            items,
+            resource_version: snap.revision,
+            continue_token,
+            remaining,
+        })
     }
 
     /// Make the cache at least as new as the request asks: the store's current
@@ -95,8 +125,14 @@ impl Registry {
         if self.cache.revision() >= target {
             return Ok(());
         }
-        if tokio::time::timeout(FRESHNESS_WAIT, self.cache.wait_for(target)).await.is_err() {
-            let mut e = ApiError::timeout(format!("Too large resource version: {target}, current: {}", self.cache.revision()));
+        if tokio::time::timeout(FRESHNESS_WAIT, self.cache.wait_for(target))
+            .await
+            .is_err()
+        {
+            let mut e = ApiError::timeout(format!(
+                "Too large resource version: {target}, current: {}",
+                self.cache.revision()
+            ));
             e.retry_after_seconds = Some(1);
             return Err(e);
         }
@@ -116,12 +152,22 @@ impl Registry {
         loop {
             let page = self
                 .store
-                .range(RangeRequest { prefix: prefix.to_string(), start_key: start_key.clone(), limit: page_size, revision: rev })
+                .range(RangeRequest {
+                    prefix: prefix.to_string(),
+                    start_key: start_key.clone(),
+                    limit: page_size,
+                    revision: rev,
+                })
                 .await?;
             for (i, kv) in page.kvs.iter().enumerate() {
                 if limit > 0 && items.len() == limit {
                     let token = encode_continue(rev, &kv.key[prefix.len()..]);
-                    return Ok(ListResult { items, resource_version: rev, continue_token: Some(token), remaining: None });
+                    return Ok(ListResult {
+                        items,
+                        resource_version: rev,
+                        continue_token: Some(token),
+                        remaining: None,
+                    });
                 }
                 if let Some(obj) = decode_object(&kv.key, &kv.value, kv.mod_revision)
                     && sel.matches(&obj)
@@ -132,7 +178,14 @@ impl Registry {
             }
             match (page.more, page.kvs.last()) {
                 (true, Some(last)) => start_key = Some(format!("{}\0", last.key)),
-                _ => return Ok(ListResult { items, resource_version: page.revision, continue_token: None, remaining: None }),
+                _ => {
+                    return Ok(ListResult {
+                        items,
+                        resource_version: page.revision,
+                        continue_token: None,
+                        remaining: None,
+                    });
+                }
             }
         }
     }
@@ -156,7 +209,10 @@ mod tests {
     #[test]
     fn continue_tokens_round_trip_and_reject_garbage() {
         let t = encode_continue(42, "default/web\u{0}");
-        assert_eq!(decode_continue(&t).unwrap(), (42, "default/web\u{0}".to_string()));
+        assert_eq!(
+            decode_continue(&t).unwrap(),
+            (42, "default/web\u{0}".to_string())
+        );
         assert_eq!(decode_continue("!!!").unwrap_err().code, 400);
     }
 }

@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 
 /// Now, as the RFC 3339 seconds-precision string Kubernetes uses.
 pub fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// `prefix` + 5 characters from upstream's alphabet (no vowels, no
@@ -14,10 +16,18 @@ pub fn now() -> String {
 pub fn generate_name(prefix: &str) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let bytes = *uuid::Uuid::new_v4().as_bytes();
-    let suffix: String = bytes.iter().take(5).map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+    let suffix: String = bytes
+        .iter()
+        .take(5)
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
     // Upstream trims the prefix so the name stays within 63 characters.
     let max_prefix = 63 - 5;
-    let prefix = if prefix.len() > max_prefix { &prefix[..max_prefix] } else { prefix };
+    let prefix = if prefix.len() > max_prefix {
+        &prefix[..max_prefix]
+    } else {
+        prefix
+    };
     format!("{prefix}{suffix}")
 }
 
@@ -44,7 +54,12 @@ pub fn init_create_meta(obj: &mut Value, namespace: &str, namespaced: bool, now:
     let md = meta::metadata_mut(obj);
     md.insert("uid".into(), uuid::Uuid::new_v4().to_string().into());
     md.insert("creationTimestamp".into(), now.into());
-    for f in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+    for f in [
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+    ] {
         md.remove(f);
     }
     if namespaced {
@@ -58,7 +73,15 @@ pub fn init_create_meta(obj: &mut Value, namespace: &str, namespaced: bool, now:
 pub fn carry_update_meta(new: &mut Value, old: &Value) {
     let old_md = old.get("metadata").cloned().unwrap_or_default();
     let md = meta::metadata_mut(new);
-    for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"] {
+    for f in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "namespace",
+        "name",
+    ] {
         match old_md.get(f) {
             Some(v) => {
                 md.insert(f.into(), v.clone());
@@ -89,7 +112,12 @@ pub fn encode_for_store(obj: &Value) -> Vec<u8> {
 pub fn finalizers(obj: &Value) -> Vec<String> {
     obj.pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 

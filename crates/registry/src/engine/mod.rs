@@ -4,15 +4,20 @@
 
 mod catalog;
 mod crd;
+mod custom;
 mod delete;
+mod fields;
 mod list;
 mod meta;
 mod patch;
+mod schema;
 mod select;
+mod subresources;
 mod watch;
 mod write;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, CustomInfo};
+pub use delete::DeleteOutcome;
 pub use list::ListResult;
 pub use patch::PatchKind;
 pub use watch::{WatchEventOut, WatchStream};
@@ -35,7 +40,11 @@ impl Registry {
     /// resources plus every CustomResourceDefinition stored).
     pub async fn new(store: Arc<dyn Store>) -> Result<Arc<Self>, StoreError> {
         let cache = WatchCache::start(store.clone()).await?;
-        let reg = Arc::new(Registry { store, cache, catalog: RwLock::new(Arc::new(Catalog::builtin())) });
+        let reg = Arc::new(Registry {
+            store,
+            cache,
+            catalog: RwLock::new(Arc::new(Catalog::builtin())),
+        });
         reg.refresh_catalog();
         crd::spawn_catalog_follower(&reg);
         Ok(reg)
@@ -48,14 +57,22 @@ impl Registry {
 
     /// Rebuild the catalog from the CRDs in the cache.
     pub fn refresh_catalog(&self) {
-        let crds = self.cache.list(&keys::resource_prefix(&crd::crd_resource()), |_| true);
+        let crds = self
+            .cache
+            .list(&keys::resource_prefix(&crd::crd_resource()), |_| true);
         let cat = Catalog::with_crds(crds.items.iter().map(|o| o.value()).collect());
         *self.catalog.write().expect("catalog lock") = Arc::new(cat);
     }
 
     /// Read one object. `resource_version` "" reads the latest state from the
     /// store (consistent); anything else may be served from the cache.
-    pub async fn get(&self, res: &ResourceInfo, ns: &str, name: &str, resource_version: &str) -> Result<Value, ApiError> {
+    pub async fn get(
+        &self,
+        res: &ResourceInfo,
+        ns: &str,
+        name: &str,
+        resource_version: &str,
+    ) -> Result<Value, ApiError> {
         let key = keys::object_key(res, ns, name);
         if !resource_version.is_empty() {
             return self
@@ -72,19 +89,26 @@ impl Registry {
 
 /// Decode a stored value, stamping its resourceVersion.
 pub(crate) fn decode_kv(kv: &store::KeyValue) -> Result<Value, ApiError> {
-    let mut v: Value = serde_json::from_slice(&kv.value).map_err(|e| ApiError::internal(format!("decoding stored object: {e}")))?;
-    apimachinery::meta::metadata_mut(&mut v).insert("resourceVersion".into(), kv.mod_revision.to_string().into());
+    let mut v: Value = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::internal(format!("decoding stored object: {e}")))?;
+    apimachinery::meta::metadata_mut(&mut v)
+        .insert("resourceVersion".into(), kv.mod_revision.to_string().into());
     Ok(v)
 }
 
 /// Map store errors that reach a client.
 pub(crate) fn store_error(e: StoreError) -> ApiError {
     match e {
-        StoreError::Compacted { requested, compacted } => {
-            ApiError::gone(format!("too old resource version: {requested} ({compacted})"))
-        }
+        StoreError::Compacted {
+            requested,
+            compacted,
+        } => ApiError::gone(format!(
+            "too old resource version: {requested} ({compacted})"
+        )),
         StoreError::FutureRevision { requested, current } => {
-            let mut e = ApiError::timeout(format!("Too large resource version: {requested}, current: {current}"));
+            let mut e = ApiError::timeout(format!(
+                "Too large resource version: {requested}, current: {current}"
+            ));
             e.retry_after_seconds = Some(1);
             e
         }

@@ -32,9 +32,9 @@ impl Registry {
     ) -> Result<(Value, bool), ApiError> {
         let custom = self.catalog().custom(res).is_some();
         if kind == PatchKind::Strategic && custom {
-            return Err(ApiError::unsupported_media_type(format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
-            )));
+            return Err(ApiError::unsupported_media_type(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+            ));
         }
         if kind == PatchKind::Apply {
             self.check_kind(res, patch)?;
@@ -51,10 +51,21 @@ impl Registry {
                     )));
                 }
                 let obj = self.apply_to(res, None, patch, opts, subresource)?;
-                return self.create(res, ns, obj, &WriteOptions { field_manager: Some(opts.manager().to_string()), ..opts.clone() }).await.map(|o| (o, true));
+                let create_opts = WriteOptions {
+                    applying: true,
+                    ..opts.clone()
+                };
+                return self
+                    .create(res, ns, obj, &create_opts)
+                    .await
+                    .map(|o| (o, true));
             }
         }
         let precondition = patch_precondition(patch);
+        let opts = &WriteOptions {
+            applying: kind == PatchKind::Apply,
+            ..opts.clone()
+        };
         let result = self
             .guaranteed_update(res, ns, name, subresource, None, opts, |old| {
                 if let Some(rv) = &precondition
@@ -63,12 +74,17 @@ impl Registry {
                     return Err(ApiError::stale(&res.group, &res.plural, name));
                 }
                 let mut new = match kind {
-                    PatchKind::Json => p::json::apply_json_patch(old, patch).map_err(patch_error)?,
-                    PatchKind::Merge => p::merge::apply_merge_patch(old, patch),
-                    PatchKind::Strategic => {
-                        let schema = self.schema_for(res);
-                        p::strategic::apply_strategic_merge_patch(old, patch, schema).map_err(patch_error)?
+                    PatchKind::Json => {
+                        p::json::apply_json_patch(old, patch).map_err(|e| e.to_api_error())?
                     }
+                    PatchKind::Merge => {
+                        p::merge::apply_merge_patch(old, patch).map_err(|e| e.to_api_error())?
+                    }
+                    PatchKind::Strategic => self
+                        .with_schema(res, |schema| {
+                            p::strategic::apply_strategic_merge_patch(old, patch, schema)
+                        })
+                        .map_err(|e| e.to_api_error())?,
                     PatchKind::Apply => self.apply_to(res, Some(old), patch, opts, subresource)?,
                 };
                 // The patched object keeps its identity whatever the patch said.
@@ -78,7 +94,8 @@ impl Registry {
                     }
                 }
                 if kind != PatchKind::Apply {
-                    m::metadata_mut(&mut new).insert("resourceVersion".into(), m::resource_version(old).into());
+                    m::metadata_mut(&mut new)
+                        .insert("resourceVersion".into(), m::resource_version(old).into());
                 }
                 Ok(new)
             })
@@ -89,12 +106,9 @@ impl Registry {
 
 /// A patch that names a resourceVersion makes it a precondition.
 fn patch_precondition(patch: &Value) -> Option<String> {
-    patch.pointer("/metadata/resourceVersion").and_then(Value::as_str).filter(|s| !s.is_empty()).map(String::from)
-}
-
-fn patch_error(e: p::PatchError) -> ApiError {
-    match e {
-        p::PatchError::Invalid(msg) => ApiError::new(422, "Invalid", msg),
-        other => ApiError::bad_request(other.to_string()),
-    }
+    patch
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
 }

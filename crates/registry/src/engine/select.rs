@@ -12,18 +12,31 @@ pub struct Selection {
 }
 
 impl Selection {
-    pub fn parse(label: Option<&str>, field: Option<&str>, strategy: &dyn Strategy) -> Result<Self, ApiError> {
-        let labels = match label.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => Some(LabelSelector::parse(s).map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?),
-            None => None,
-        };
+    pub fn parse(
+        label: Option<&str>,
+        field: Option<&str>,
+        strategy: &dyn Strategy,
+    ) -> Result<Self, ApiError> {
+        let labels =
+            match label.map(str::trim).filter(|s| !s.is_empty()) {
+                Some(s) => Some(LabelSelector::parse(s).map_err(|e| {
+                    ApiError::bad_request(format!("unable to parse requirement: {e}"))
+                })?),
+                None => None,
+            };
         let fields = match field.map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => {
-                let sel = FieldSelector::parse(s).map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?;
+                let sel = FieldSelector::parse(s)
+                    .map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?;
                 for r in sel.requirements() {
                     let f = r.field.as_str();
-                    if f != "metadata.name" && f != "metadata.namespace" && !strategy.selectable_fields().contains(&f) {
-                        return Err(ApiError::bad_request(format!("field label not supported: {f}")));
+                    if f != "metadata.name"
+                        && f != "metadata.namespace"
+                        && !strategy.selectable_fields().contains(&f)
+                    {
+                        return Err(ApiError::bad_request(format!(
+                            "field label not supported: {f}"
+                        )));
                     }
                 }
                 Some(sel)

@@ -16,26 +16,45 @@ impl Registry {
             "name": md.get("name"), "namespace": md.get("namespace"), "uid": md.get("uid"),
             "resourceVersion": md.get("resourceVersion"), "creationTimestamp": md.get("creationTimestamp"),
         });
-        let (spec_replicas, status_replicas, selector) = if let Some(custom) = self.catalog().custom(res) {
-            let scale = custom.scale.clone().unwrap_or_default();
-            let read = |path: &str| -> Option<Value> {
-                let ptr = format!("/{}", path.trim_start_matches('.').replace('.', "/"));
-                scale.get(path).and(None).or_else(|| obj.pointer(&ptr).cloned())
+        let (spec_replicas, status_replicas, selector) =
+            if let Some(custom) = self.catalog().custom(res) {
+                let scale = custom.scale.clone().unwrap_or_default();
+                let read = |path: &str| -> Option<Value> {
+                    let ptr = format!("/{}", path.trim_start_matches('.').replace('.', "/"));
+                    scale
+                        .get(path)
+                        .and(None)
+                        .or_else(|| obj.pointer(&ptr).cloned())
+                };
+                let get = |key: &str| scale.get(key).and_then(Value::as_str).and_then(read);
+                (
+                    get("specReplicasPath"),
+                    get("statusReplicasPath"),
+                    get("labelSelectorPath").and_then(|v| v.as_str().map(String::from)),
+                )
+            } else {
+                let sel = obj.pointer("/spec/selector").map(|s| {
+                    if res.plural == "replicationcontrollers" {
+                        s.as_object()
+                            .map(|m| {
+                                m.iter()
+                                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                                    .collect::<Vec<_>>()
+                                    .join(",")
+                            })
+                            .unwrap_or_default()
+                    } else {
+                        LabelSelector::from_json(s)
+                            .map(|l| l.to_string())
+                            .unwrap_or_default()
+                    }
+                });
+                (
+                    obj.pointer("/spec/replicas").cloned(),
+                    obj.pointer("/status/replicas").cloned(),
+                    sel,
+                )
             };
-            let get = |key: &str| scale.get(key).and_then(Value::as_str).and_then(read);
-            (get("specReplicasPath"), get("statusReplicasPath"), get("labelSelectorPath").and_then(|v| v.as_str().map(String::from)))
-        } else {
-            let sel = obj.pointer("/spec/selector").map(|s| {
-                if res.plural == "replicationcontrollers" {
-                    s.as_object()
-                        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","))
-                        .unwrap_or_default()
-                } else {
-                    LabelSelector::from_json(s).map(|l| l.to_string()).unwrap_or_default()
-                }
-            });
-            (obj.pointer("/spec/replicas").cloned(), obj.pointer("/status/replicas").cloned(), sel)
-        };
         let mut status = json!({"replicas": status_replicas.and_then(|v| v.as_i64()).unwrap_or(0)});
         if let Some(s) = selector.filter(|s| !s.is_empty()) {
             status["selector"] = s.into();
@@ -69,18 +88,28 @@ impl Registry {
                         }
                         input.clone()
                     }
-                    Some(PatchKind::Json) => p::json::apply_json_patch(&current, input).map_err(|e| ApiError::bad_request(e.to_string()))?,
-                    Some(PatchKind::Merge) | Some(PatchKind::Strategic) | Some(PatchKind::Apply) => {
-                        p::merge::apply_merge_patch(&current, input)
+                    Some(PatchKind::Json) => {
+                        p::json::apply_json_patch(&current, input).map_err(|e| e.to_api_error())?
                     }
+                    Some(PatchKind::Merge)
+                    | Some(PatchKind::Strategic)
+                    | Some(PatchKind::Apply) => p::merge::apply_merge_patch(&current, input)
+                        .map_err(|e| e.to_api_error())?,
                 };
-                let replicas = scale.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0);
+                let replicas = scale
+                    .pointer("/spec/replicas")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
                 if replicas < 0 {
                     return Err(ApiError::invalid(
                         "autoscaling",
                         "Scale",
                         name,
-                        vec![Cause::invalid("spec.replicas", &replicas.into(), "must be greater than or equal to 0")],
+                        vec![Cause::invalid(
+                            "spec.replicas",
+                            &replicas.into(),
+                            "must be greater than or equal to 0",
+                        )],
                     ));
                 }
                 let mut new = old.clone();
@@ -100,26 +129,63 @@ impl Registry {
     }
 
     /// Bind a pod to a node (`pods/binding`), as the scheduler does.
-    pub async fn bind_pod(&self, ns: &str, name: &str, binding: &Value, opts: &WriteOptions) -> Result<Value, ApiError> {
-        let node = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or("").to_string();
+    pub async fn bind_pod(
+        &self,
+        ns: &str,
+        name: &str,
+        binding: &Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
+        let node = binding
+            .pointer("/target/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if node.is_empty() {
-            return Err(ApiError::invalid("", "Binding", name, vec![Cause::required("target.name")]));
+            return Err(ApiError::invalid(
+                "",
+                "Binding",
+                name,
+                vec![Cause::required("target.name")],
+            ));
         }
         let cat = self.catalog();
-        let pods = cat.find("", "v1", "pods").ok_or_else(ApiError::not_found_path)?;
+        let pods = cat
+            .find("", "v1", "pods")
+            .ok_or_else(ApiError::not_found_path)?;
         self.guaranteed_update(&pods, ns, name, Some("binding"), None, opts, |old| {
-            if let Some(cur) = old.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
-                return Err(ApiError::conflict("", "pods", name, &format!("pod {name} is already assigned to node \"{cur}\"")));
+            if let Some(cur) = old
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+            {
+                return Err(ApiError::conflict(
+                    "",
+                    "pods",
+                    name,
+                    &format!("pod {name} is already assigned to node \"{cur}\""),
+                ));
             }
             if old.pointer("/metadata/deletionTimestamp").is_some() {
-                return Err(ApiError::conflict("", "pods", name, "pod is being deleted, cannot be assigned to a host"));
+                return Err(ApiError::conflict(
+                    "",
+                    "pods",
+                    name,
+                    "pod is being deleted, cannot be assigned to a host",
+                ));
             }
             let mut new = old.clone();
             new["spec"]["nodeName"] = node.clone().into();
             let cond = json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null,
                 "lastTransitionTime": super::meta::now()});
-            let conds = new["status"]["conditions"].as_array().cloned().unwrap_or_default();
-            let mut conds: Vec<Value> = conds.into_iter().filter(|c| c["type"] != "PodScheduled").collect();
+            let conds = new["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut conds: Vec<Value> = conds
+                .into_iter()
+                .filter(|c| c["type"] != "PodScheduled")
+                .collect();
             conds.push(cond);
             new["status"]["conditions"] = conds.into();
             Ok(new)
@@ -129,10 +195,20 @@ impl Registry {
 
     /// `namespaces/finalize`: replace `spec.finalizers`; a terminating
     /// namespace with none left is deleted.
-    pub async fn finalize_namespace(&self, name: &str, obj: &Value, opts: &WriteOptions) -> Result<Value, ApiError> {
+    pub async fn finalize_namespace(
+        &self,
+        name: &str,
+        obj: &Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
         let cat = self.catalog();
-        let nsres = cat.find("", "v1", "namespaces").ok_or_else(ApiError::not_found_path)?;
-        let fins = obj.pointer("/spec/finalizers").cloned().unwrap_or(json!([]));
+        let nsres = cat
+            .find("", "v1", "namespaces")
+            .ok_or_else(ApiError::not_found_path)?;
+        let fins = obj
+            .pointer("/spec/finalizers")
+            .cloned()
+            .unwrap_or(json!([]));
         self.guaranteed_update(&nsres, "", name, Some("finalize"), None, opts, |old| {
             let mut new = old.clone();
             new["spec"]["finalizers"] = fins.clone();
@@ -154,6 +230,10 @@ fn set_path(obj: &mut Value, path: &str, v: Value) {
             cur[*p] = v;
             return;
         }
-        cur = cur.as_object_mut().expect("object").entry(p.to_string()).or_insert_with(|| json!({}));
+        cur = cur
+            .as_object_mut()
+            .expect("object")
+            .entry(p.to_string())
+            .or_insert_with(|| json!({}));
     }
 }

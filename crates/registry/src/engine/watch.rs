@@ -21,7 +21,10 @@ const BOOKMARK_EVERY: Duration = Duration::from_secs(30);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
 
 pub enum WatchEventOut {
-    Event { kind: EventType, object: Arc<CachedObject> },
+    Event {
+        kind: EventType,
+        object: Arc<CachedObject>,
+    },
     /// A bookmark at this resourceVersion; `initial_events_end` marks the end
     /// of `sendInitialEvents`.
     Bookmark { rv: i64, initial_events_end: bool },
@@ -32,9 +35,18 @@ pub enum WatchEventOut {
 pub type WatchStream = BoxStream<'static, WatchEventOut>;
 
 impl Registry {
-    pub async fn watch(self: &Arc<Self>, res: &ResourceInfo, ns: &str, opts: &WatchOptions) -> Result<WatchStream, ApiError> {
+    pub async fn watch(
+        self: &Arc<Self>,
+        res: &ResourceInfo,
+        ns: &str,
+        opts: &WatchOptions,
+    ) -> Result<WatchStream, ApiError> {
         let strategy = strategies::for_resource(&res.group, &res.plural);
-        let sel = Selection::parse(opts.label_selector.as_deref(), opts.field_selector.as_deref(), strategy.as_ref())?;
+        let sel = Selection::parse(
+            opts.label_selector.as_deref(),
+            opts.field_selector.as_deref(),
+            strategy.as_ref(),
+        )?;
         let rprefix = keys::resource_prefix(res);
         let prefix = keys::list_prefix(res, ns);
         let rv = parse_rv(&opts.resource_version)?;
@@ -53,29 +65,57 @@ impl Registry {
                 )],
             ));
         }
-        let (initial, live, start_rev): (Vec<WatchEventOut>, _, i64) = if rv == 0 || opts.send_initial_events == Some(true) {
-            self.wait_fresh(&opts.resource_version, rv).await?;
-            let (snap, live) = self.cache.watch_with_snapshot(&rprefix, &prefix, |o| sel.matches(o));
-            let initial = if initial_wanted {
-                snap.items.into_iter().map(|object| WatchEventOut::Event { kind: EventType::Added, object }).collect()
+        let (initial, live, start_rev): (Vec<WatchEventOut>, _, i64) =
+            if rv == 0 || opts.send_initial_events == Some(true) {
+                self.wait_fresh(&opts.resource_version, rv).await?;
+                let (snap, live) = self
+                    .cache
+                    .watch_with_snapshot(&rprefix, &prefix, |o| sel.matches(o));
+                let initial = if initial_wanted {
+                    snap.items
+                        .into_iter()
+                        .map(|object| WatchEventOut::Event {
+                            kind: EventType::Added,
+                            object,
+                        })
+                        .collect()
+                } else {
+                    vec![]
+                };
+                (initial, live, snap.revision)
             } else {
-                vec![]
+                let start = self.cache.watch(&rprefix, rv).map_err(|e| match e {
+                    CacheError::TooOld { .. } => ApiError::gone(e.to_string()),
+                    CacheError::Store(s) => super::store_error(s),
+                })?;
+                let initial = start
+                    .initial
+                    .iter()
+                    .filter_map(|ev| filter_event(ev, &prefix, &sel))
+                    .collect();
+                (initial, start.live, rv)
             };
-            (initial, live, snap.revision)
-        } else {
-            let start = self.cache.watch(&rprefix, rv).map_err(|e| match e {
-                CacheError::TooOld { .. } => ApiError::gone(e.to_string()),
-                CacheError::Store(s) => super::store_error(s),
-            })?;
-            let initial = start.initial.iter().filter_map(|ev| filter_event(ev, &prefix, &sel)).collect();
-            (initial, start.live, rv)
-        };
         let send_end_bookmark = opts.send_initial_events == Some(true) && opts.allow_bookmarks;
-        let timeout = opts.timeout_seconds.map(Duration::from_secs).unwrap_or(DEFAULT_TIMEOUT);
+        let timeout = opts
+            .timeout_seconds
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TIMEOUT);
         let (tx, rx) = mpsc::channel(256);
         let bookmarks = opts.allow_bookmarks;
-        tokio::spawn(run_watch(initial, live, start_rev, prefix, sel, tx, timeout, bookmarks, send_end_bookmark));
-        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) })))
+        tokio::spawn(run_watch(
+            initial,
+            live,
+            start_rev,
+            prefix,
+            sel,
+            tx,
+            timeout,
+            bookmarks,
+            send_end_bookmark,
+        ));
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|x| (x, rx))
+        })))
     }
 }
 
@@ -99,7 +139,10 @@ fn filter_event(ev: &CacheEvent, prefix: &str, sel: &Selection) -> Option<WatchE
         }
         _ => return None,
     };
-    Some(WatchEventOut::Event { kind, object: ev.object.clone() })
+    Some(WatchEventOut::Event {
+        kind,
+        object: ev.object.clone(),
+    })
 }
 
 async fn run_watch(
@@ -123,7 +166,15 @@ async fn run_watch(
             return;
         }
     }
-    if send_end_bookmark && tx.send(WatchEventOut::Bookmark { rv: last, initial_events_end: true }).await.is_err() {
+    if send_end_bookmark
+        && tx
+            .send(WatchEventOut::Bookmark {
+                rv: last,
+                initial_events_end: true,
+            })
+            .await
+            .is_err()
+    {
         return;
     }
     loop {

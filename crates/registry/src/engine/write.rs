@@ -2,7 +2,9 @@
 //! in a fixed order (prepare → default → validate), then the write goes to
 //! the store with compare-and-swap on the object's revision.
 
-use super::meta::{self, carry_update_meta, encode_for_store, init_create_meta, spec_changed, tracks_generation};
+use super::meta::{
+    self, carry_update_meta, encode_for_store, init_create_meta, spec_changed, tracks_generation,
+};
 use super::{Registry, crd, decode_kv, store_error};
 use crate::options::WriteOptions;
 use crate::strategy::Strategy;
@@ -30,10 +32,14 @@ impl Registry {
         let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
         let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"));
+            return Err(ApiError::bad_request(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+            ));
         }
         if kind.is_empty() {
-            return Err(ApiError::bad_request(format!("Object 'Kind' is missing in '{obj}'")));
+            return Err(ApiError::bad_request(format!(
+                "Object 'Kind' is missing in '{obj}'"
+            )));
         }
         if av != res.api_version() {
             return Err(ApiError::bad_request(format!(
@@ -61,24 +67,43 @@ impl Registry {
                 (None, _) => return Err(ApiError::not_found("", "namespaces", ns)),
             },
         };
-        if obj.pointer("/metadata/deletionTimestamp").is_some() || obj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating") {
+        if obj.pointer("/metadata/deletionTimestamp").is_some()
+            || obj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
+        {
             let mut e = ApiError::forbidden(format!(
                 "unable to create new content in namespace {ns} because it is being terminated"
             ));
             e.reason = "Forbidden".into();
-            e = e.with_cause(Cause::new("NamespaceTerminating", "metadata.namespace", format!("namespace {ns} is being terminated")));
+            e = e.with_cause(Cause::new(
+                "NamespaceTerminating",
+                "metadata.namespace",
+                format!("namespace {ns} is being terminated"),
+            ));
             return Err(e);
         }
         Ok(())
     }
 
     /// Everything a create does before the store: metadata, strategy, validation.
-    pub(crate) fn prepare_create(&self, res: &ResourceInfo, ns: &str, obj: &mut Value, opts: &WriteOptions) -> Result<(), ApiError> {
+    pub(crate) fn prepare_create(
+        &self,
+        res: &ResourceInfo,
+        ns: &str,
+        obj: &mut Value,
+        opts: &WriteOptions,
+    ) -> Result<(), ApiError> {
         let now = meta::now();
         let md = m::metadata_mut(obj);
-        let name = md.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let name = md
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if name.is_empty()
-            && let Some(prefix) = md.get("generateName").and_then(Value::as_str).filter(|p| !p.is_empty())
+            && let Some(prefix) = md
+                .get("generateName")
+                .and_then(Value::as_str)
+                .filter(|p| !p.is_empty())
         {
             let generated = meta::generate_name(prefix);
             md.insert("name".into(), generated.into());
@@ -100,22 +125,34 @@ impl Registry {
         if res.group == "apiextensions.k8s.io" && res.plural == "customresourcedefinitions" {
             crd::set_crd_status(obj, &now);
         }
-        let mut causes = validation::validate_object_meta(obj, res.namespaced, strategy.name_rule());
+        let mut causes =
+            validation::validate_object_meta(obj, res.namespaced, strategy.name_rule());
         causes.extend(strategy.validate_create(obj));
         if custom {
             causes.extend(self.custom_validate(res, obj));
         }
         if !causes.is_empty() {
-            return Err(ApiError::invalid(&res.group, &res.kind, m::name(obj), causes));
+            return Err(ApiError::invalid(
+                &res.group,
+                &res.kind,
+                m::name(obj),
+                causes,
+            ));
         }
         if tracks_generation(obj, custom) {
             m::metadata_mut(obj).insert("generation".into(), 1.into());
         }
-        self.track_fields(res, None, obj, opts, None, &now);
+        self.track_fields(res, None, obj, opts, None, &now)?;
         Ok(())
     }
 
-    pub async fn create(&self, res: &ResourceInfo, ns: &str, mut obj: Value, opts: &WriteOptions) -> Result<Value, ApiError> {
+    pub async fn create(
+        &self,
+        res: &ResourceInfo,
+        ns: &str,
+        mut obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
         self.check_kind(res, &obj)?;
         let body_ns = m::namespace(&obj);
         if res.namespaced && !body_ns.is_empty() && body_ns != ns {
@@ -136,7 +173,11 @@ impl Registry {
                 meta::set_resource_version(&mut obj, rev);
                 Ok(obj)
             }
-            Err(StoreError::AlreadyExists(_)) => Err(ApiError::already_exists(&res.group, &res.plural, m::name(&obj))),
+            Err(StoreError::AlreadyExists(_)) => Err(ApiError::already_exists(
+                &res.group,
+                &res.plural,
+                m::name(&obj),
+            )),
             Err(e) => Err(store_error(e)),
         }
     }
@@ -167,11 +208,29 @@ impl Registry {
         let precondition = match m::resource_version(&obj) {
             "" => None,
             rv => Some(rv.parse::<i64>().map_err(|_| {
-                ApiError::invalid(&res.group, &res.kind, name, vec![Cause::invalid("metadata.resourceVersion", &rv.into(), "must be a number")])
+                ApiError::invalid(
+                    &res.group,
+                    &res.kind,
+                    name,
+                    vec![Cause::invalid(
+                        "metadata.resourceVersion",
+                        &rv.into(),
+                        "must be a number",
+                    )],
+                )
             })?),
         };
         let body = obj;
-        self.guaranteed_update(res, ns, name, subresource, precondition, opts, move |_old| Ok(body.clone())).await
+        self.guaranteed_update(
+            res,
+            ns,
+            name,
+            subresource,
+            precondition,
+            opts,
+            move |_old| Ok(body.clone()),
+        )
+        .await
     }
 
     /// Read the current object, let `mutate` produce the new one, finish it
@@ -206,24 +265,43 @@ impl Registry {
             if opts.dry_run {
                 return Ok(new);
             }
-            let deleting = new.pointer("/metadata/deletionTimestamp").is_some() && meta::finalizers(&new).is_empty();
+            let deleting = new.pointer("/metadata/deletionTimestamp").is_some()
+                && meta::finalizers(&new).is_empty();
             let result = if deleting && graceful_done(&new) {
-                self.store.delete(&key, Some(kv.mod_revision)).await.map(|(_, rev)| rev)
+                self.store
+                    .delete(&key, Some(kv.mod_revision))
+                    .await
+                    .map(|(_, rev)| rev)
             } else {
-                self.store.update(&key, encode_for_store(&new), kv.mod_revision).await
+                self.store
+                    .update(&key, encode_for_store(&new), kv.mod_revision)
+                    .await
             };
             match result {
                 Ok(rev) => {
                     meta::set_resource_version(&mut new, rev);
                     return Ok(new);
                 }
-                Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound(_)) if precondition.is_none() => continue,
-                Err(StoreError::Conflict { .. }) => return Err(ApiError::stale(&res.group, &res.plural, name)),
-                Err(StoreError::NotFound(_)) => return Err(ApiError::not_found(&res.group, &res.plural, name)),
+                Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound(_))
+                    if precondition.is_none() =>
+                {
+                    continue;
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    return Err(ApiError::stale(&res.group, &res.plural, name));
+                }
+                Err(StoreError::NotFound(_)) => {
+                    return Err(ApiError::not_found(&res.group, &res.plural, name));
+                }
                 Err(e) => return Err(store_error(e)),
             }
         }
-        Err(ApiError::conflict(&res.group, &res.plural, name, "too many concurrent updates; please try again"))
+        Err(ApiError::conflict(
+            &res.group,
+            &res.plural,
+            name,
+            "too many concurrent updates; please try again",
+        ))
     }
 
     /// Turn a client's new object into what is stored, given the old one.
@@ -271,19 +349,32 @@ impl Registry {
             strategy.prepare_update(&mut new, old);
             strategy.default(&mut new);
         }
-        let mut causes = validation::validate_object_meta(&new, res.namespaced, strategy.name_rule());
-        causes.extend(if status_only { strategy.validate_status_update(&new, old) } else { strategy.validate_update(&new, old) });
+        let mut causes =
+            validation::validate_object_meta(&new, res.namespaced, strategy.name_rule());
+        causes.extend(if status_only {
+            strategy.validate_status_update(&new, old)
+        } else {
+            strategy.validate_update(&new, old)
+        });
         if custom {
             causes.extend(self.custom_validate(res, &new));
         }
         if !causes.is_empty() {
-            return Err(ApiError::invalid(&res.group, &res.kind, m::name(&new), causes));
+            return Err(ApiError::invalid(
+                &res.group,
+                &res.kind,
+                m::name(&new),
+                causes,
+            ));
         }
         if tracks_generation(&new, custom) && spec_changed(&new, old) {
-            let g = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+            let g = old
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             m::metadata_mut(&mut new).insert("generation".into(), (g + 1).into());
         }
-        self.track_fields(res, Some(old), &mut new, opts, subresource, &now);
+        self.track_fields(res, Some(old), &mut new, opts, subresource, &now)?;
         Ok(new)
     }
 }
@@ -310,5 +401,8 @@ fn same_object(a: &Value, b: &Value) -> bool {
 /// A deletion whose grace period has run out (or had none) completes once
 /// the last finalizer is gone.
 fn graceful_done(obj: &Value) -> bool {
-    obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) == 0
+    obj.pointer("/metadata/deletionGracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        == 0
 }

@@ -39,35 +39,67 @@ pub struct ServerArgs {
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating --data-dir {}", args.data_dir.display()))?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating --data-dir {}", args.data_dir.display()))?;
     let tls_dir = args.data_dir.join("server").join("tls");
     let pki = certs::ensure(&tls_dir, &args.tls_san).context("preparing certificates")?;
     let store = datastore::open(&args.datastore_endpoint, &args.data_dir)?;
-    let registry = registry::engine::Registry::new(store).await.context("starting the registry")?;
-    bootstrap::ensure_defaults(&registry).await.context("creating default namespaces")?;
+    let registry = registry::engine::Registry::new(store)
+        .await
+        .context("starting the registry")?;
+    bootstrap::ensure_defaults(&registry)
+        .await
+        .context("creating default namespaces")?;
 
     let addr = SocketAddr::new(args.bind_address, args.https_port);
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding --bind-address/--https-port {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding --bind-address/--https-port {addr}"))?;
     let local = listener.local_addr()?;
-    let host = if args.bind_address.is_unspecified() { "127.0.0.1".to_string() } else { args.bind_address.to_string() };
-    let url = format!("https://{}:{}", if host.contains(':') { format!("[{host}]") } else { host }, local.port());
-    let kc_path = args.write_kubeconfig.clone().unwrap_or_else(|| args.data_dir.join("kubeconfig"));
-    kubeconfig::write_admin(&kc_path, &url, &pki).with_context(|| format!("writing --write-kubeconfig {}", kc_path.display()))?;
+    let host = if args.bind_address.is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        args.bind_address.to_string()
+    };
+    let url = format!(
+        "https://{}:{}",
+        if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host
+        },
+        local.port()
+    );
+    let kc_path = args
+        .write_kubeconfig
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("kubeconfig"));
+    kubeconfig::write_admin(&kc_path, &url, &pki)
+        .with_context(|| format!("writing --write-kubeconfig {}", kc_path.display()))?;
 
     let authn = match &args.token_auth_file {
         Some(p) => Authenticator::from_token_file(p).context("--token-auth-file")?,
         None => Authenticator::default(),
     };
-    let server = ApiServer::new(registry, authn, Arc::new(AllowAuthenticated), format!("{}:{}", local.ip(), local.port()));
+    let server = ApiServer::new(
+        registry,
+        authn,
+        Arc::new(AllowAuthenticated),
+        format!("{}:{}", local.ip(), local.port()),
+    );
     tracing::info!(%url, kubeconfig = %kc_path.display(), "rkube server listening");
-    eprintln!("rkube server listening on {url}\nkubeconfig: {}", kc_path.display());
+    eprintln!(
+        "rkube server listening on {url}\nkubeconfig: {}",
+        kc_path.display()
+    );
     apiserver::serve(listener, pki.server_config()?, server, shutdown_signal()).await?;
     tracing::info!("rkube server stopped");
     Ok(())
 }
 
 async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
