@@ -11,6 +11,7 @@ mod list;
 mod meta;
 mod patch;
 mod schema;
+mod services;
 mod select;
 mod subresources;
 mod watch;

@@ -125,6 +125,9 @@ impl Registry {
         if res.group == "apiextensions.k8s.io" && res.plural == "customresourcedefinitions" {
             crd::set_crd_status(obj, &now);
         }
+        if super::services::is_services(res) {
+            self.allocate_service(obj, None)?;
+        }
         let mut causes =
             validation::validate_object_meta(obj, res.namespaced, strategy.name_rule());
         causes.extend(strategy.validate_create(obj));
@@ -343,11 +346,17 @@ impl Registry {
                 }
             }
         }
+        // Binding and finalize are the engine's own writes: the strategy's
+        // update rules (e.g. pod spec immutability) do not apply to them.
+        let internal = matches!(subresource, Some("binding") | Some("finalize"));
         if custom {
             self.custom_prepare(res, &mut new)?;
-        } else if !status_only {
+        } else if !status_only && !internal {
             strategy.prepare_update(&mut new, old);
             strategy.default(&mut new);
+            if super::services::is_services(res) {
+                self.allocate_service(&mut new, Some(old))?;
+            }
         }
         let mut causes =
             validation::validate_object_meta(&new, res.namespaced, strategy.name_rule());
