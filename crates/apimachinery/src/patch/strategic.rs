@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 
 use super::PatchError;
 use super::strategic_list::{
-    Kind, SLICE_T, bad_arg_type, element_kind, go_fmt, go_fmt_map, merge_slice, normalize_order,
-    partition, validate_set_order,
+    AliasView, Kind, SLICE_T, bad_arg_type, element_kind, go_fmt, go_fmt_map, merge_slice,
+    normalize_order, partition, validate_set_order,
 };
 use crate::schema::SchemaNode;
 
@@ -184,6 +184,7 @@ pub(super) fn merge_map(
                         meta.schema,
                         &meta.merge_key,
                         is_delete_list,
+                        None,
                     )?
                 } else {
                     p
@@ -333,6 +334,8 @@ fn apply_set_element_order(
         let strategy = main_strategy(&meta.strategies)?;
         let mk = meta.merge_key.as_str();
         validate_set_order(patch_list.as_deref().unwrap_or_default(), &order, mk)?;
+        // The live list as upstream sees it after merging (see `AliasView`).
+        let mut server_order = orig_list.clone().unwrap_or_default();
         let merged = match (&orig_list, &patch_list) {
             (Some(o), None) => o.clone(),
             (None, Some(p)) => match remove_directives(Value::Array(p.clone())) {
@@ -341,7 +344,8 @@ fn apply_set_element_order(
             },
             (Some(o), Some(p)) => {
                 if strategy == "merge" {
-                    merge_slice(o.clone(), p.clone(), meta.schema, mk, false)?
+                    let alias = Some(AliasView::new(&mut server_order));
+                    merge_slice(o.clone(), p.clone(), meta.schema, mk, false, alias)?
                 } else {
                     p.clone()
                 }
@@ -352,7 +356,7 @@ fn apply_set_element_order(
         let orig_slice = orig_list.as_deref().unwrap_or_default();
         let kind = element_kind(&[orig_slice, patch_list.as_deref().unwrap_or_default()])?;
         let mk = if kind == Kind::Map { mk } else { "" };
-        let both = normalize_order(in_order, server_only, &order, orig_slice, mk, kind)?;
+        let both = normalize_order(in_order, server_only, &order, &server_order, mk, kind)?;
         original.insert(field.clone(), Value::Array(both));
         patch.shift_remove(&field);
     }

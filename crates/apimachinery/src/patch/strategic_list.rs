@@ -231,6 +231,41 @@ pub(super) fn normalize_order(
     Ok(out)
 }
 
+/// Upstream edits a list of objects in place: deleting shifts items down
+/// within the original backing array, and appends fill it up to its length.
+/// Its `$setElementOrder` handling then orders by that mutated array rather
+/// than the list as it was, which changes results clients see; `view`
+/// replays those edits so the same order comes out.
+pub(super) struct AliasView<'v> {
+    view: &'v mut Vec<Value>,
+    live: bool,
+}
+
+impl<'v> AliasView<'v> {
+    pub(super) fn new(view: &'v mut Vec<Value>) -> Self {
+        AliasView { view, live: true }
+    }
+
+    /// After removing an item from `cur` (the working list, sharing the backing array).
+    fn removed(&mut self, cur: &[Value]) {
+        if self.live {
+            for (k, v) in cur.iter().enumerate() {
+                self.view[k] = v.clone();
+            }
+        }
+    }
+
+    /// Before appending `v` to `cur`: it lands in the backing array while
+    /// there is room, else the list moves and the view stops changing.
+    fn appending(&mut self, cur: &[Value], v: &Value) {
+        if self.live && cur.len() < self.view.len() {
+            self.view[cur.len()] = v.clone();
+        } else {
+            self.live = false;
+        }
+    }
+}
+
 /// Merges a patch list into an original list whose field merges
 /// (`patchStrategy: merge`), or applies a `$deleteFromPrimitiveList`.
 pub(super) fn merge_slice(
@@ -239,6 +274,7 @@ pub(super) fn merge_slice(
     schema: Meta,
     key: &str,
     is_delete_list: bool,
+    mut alias: Option<AliasView>,
 ) -> Result<Vec<Value>, PatchError> {
     if original.is_empty() && patch.is_empty() {
         return Ok(original);
@@ -264,8 +300,8 @@ pub(super) fn merge_slice(
                 "cannot merge lists without merge key for struct".into(),
             ));
         }
-        let (original, patch) = apply_special_elements(original, patch, key)?;
-        let merged = merge_by_key(original.clone(), &patch, key, schema)?;
+        let (original, patch) = apply_special_elements(original, patch, key, &mut alias)?;
+        let merged = merge_by_key(original.clone(), &patch, key, schema, &mut alias)?;
         (original, patch, merged)
     };
     let (patch_items, server_only) =
@@ -280,6 +316,7 @@ fn apply_special_elements(
     mut original: Vec<Value>,
     patch: Vec<Value>,
     key: &str,
+    alias: &mut Option<AliasView>,
 ) -> Result<(Vec<Value>, Vec<Value>), PatchError> {
     let mut plain = Vec::new();
     let mut replace = false;
@@ -293,6 +330,9 @@ fn apply_special_elements(
                 let kv = m.get(key).ok_or_else(|| no_merge_key(m, key))?;
                 while let Some(i) = find_by_key(&original, key, kv)? {
                     original.remove(i);
+                    if let Some(a) = alias.as_mut() {
+                        a.removed(&original);
+                    }
                 }
             }
             Some(Value::String(d)) if d == "replace" => replace = true,
@@ -311,6 +351,9 @@ fn apply_special_elements(
         }
     }
     Ok(if replace {
+        if let Some(a) = alias.as_mut() {
+            a.live = false;
+        }
         (plain, Vec::new())
     } else {
         (original, plain)
@@ -324,6 +367,7 @@ fn merge_by_key(
     patch: &[Value],
     key: &str,
     schema: Meta,
+    alias: &mut Option<AliasView>,
 ) -> Result<Vec<Value>, PatchError> {
     for v in patch {
         let Some(m) = v.as_object() else {
@@ -338,7 +382,12 @@ fn merge_by_key(
                 };
                 original[i] = Value::Object(merge_map(orig, m.clone(), schema)?);
             }
-            None => original.push(v.clone()),
+            None => {
+                if let Some(a) = alias.as_mut() {
+                    a.appending(&original, v);
+                }
+                original.push(v.clone());
+            }
         }
     }
     Ok(original)

@@ -234,8 +234,8 @@ fn split_term(term: &str) -> Option<(&str, FieldOperator, &str)> {
             ("==", FieldOperator::Equals),
             ("=", FieldOperator::Equals),
         ] {
-            if rest.starts_with(tok) {
-                return Some((&term[..i], op, &rest[tok.len()..]));
+            if let Some(value) = rest.strip_prefix(tok) {
+                return Some((&term[..i], op, value));
             }
         }
     }

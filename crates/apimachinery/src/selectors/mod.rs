@@ -5,6 +5,8 @@
 pub mod field;
 pub mod label;
 mod label_parse;
+#[cfg(test)]
+mod label_tests;
 pub mod validation;
 
 pub use field::{FieldOperator, FieldRequirement, FieldSelector};
