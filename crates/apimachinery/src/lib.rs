@@ -8,6 +8,7 @@ pub mod gvk;
 pub mod meta;
 pub mod resources;
 pub mod schema;
+pub mod table;
 
 pub use error::{ApiError, Cause};
 pub use gvk::{GroupVersion, GroupVersionKind, GroupVersionResource};

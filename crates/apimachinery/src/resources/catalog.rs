@@ -138,7 +138,7 @@ impl Catalog {
                 r.plural == lower
                     || r.singular == lower
                     || r.kind.to_lowercase() == lower
-                    || r.short_names.iter().any(|s| *s == lower)
+                    || r.short_names.contains(&lower)
             })
             .collect()
     }
