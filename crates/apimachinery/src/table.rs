@@ -4,12 +4,14 @@
 //! printers; like the upstream server, cells of every column are filled
 //! (kubectl hides the priority-1 columns unless `-o wide`).
 
+mod admission;
 mod cluster;
 mod config;
 mod custom;
 mod docs;
 mod duration;
 mod hpa_metrics;
+mod jobs;
 mod jsonpath;
 mod pod;
 mod service;
@@ -121,8 +123,10 @@ fn printers() -> impl Iterator<Item = &'static Printer> {
     pod::PRINTERS
         .iter()
         .chain(workloads::PRINTERS)
+        .chain(jobs::PRINTERS)
         .chain(service::PRINTERS)
         .chain(config::PRINTERS)
+        .chain(admission::PRINTERS)
         .chain(cluster::PRINTERS)
         .chain(storage::PRINTERS)
 }

@@ -60,8 +60,7 @@ impl JsonPath {
 fn parse_segments(mut rest: &str) -> Result<Vec<Segment>, String> {
     let mut segments = Vec::new();
     while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix("..") {
-            let _ = r;
+        if rest.starts_with("..") {
             return Err("recursive descent is not supported".into());
         } else if let Some(r) = rest.strip_prefix('.') {
             let end = r.find(['.', '[']).unwrap_or(r.len());
