@@ -11,9 +11,8 @@ pub mod patch;
 pub mod resources;
 pub mod schema;
 pub mod selectors;
+pub mod table;
 
 pub use error::{ApiError, Cause};
 pub use gvk::{GroupVersion, GroupVersionKind, GroupVersionResource};
 pub use resources::ResourceInfo;
-#[path = "table_shim.rs"]
-pub mod table;

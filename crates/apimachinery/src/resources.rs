@@ -4,8 +4,14 @@
 //! CustomResourceDefinitions, with the same [`ResourceInfo`] shape.
 
 mod builtin;
+mod catalog;
+mod subresource;
+#[cfg(test)]
+mod tests;
 
 pub use builtin::builtin_resources;
+pub use catalog::{Catalog, preferred_group_order};
+pub use subresource::{SubresourceInfo, subresource_info};
 
 /// One servable resource at one group-version.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 
 use crate::codec::{self, Resp};
 use crate::serve::ApiServer;
+use apimachinery::resources::subresource_info;
 use apimachinery::{ApiError, ResourceInfo};
 use http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
@@ -110,7 +111,7 @@ fn resource_list(
         for s in &r.subresources {
             let (g, v, k, verbs) = subresource_kind(r, s);
             let mut e = json!({"name": format!("{}/{s}", r.plural), "singularName": "", "namespaced": r.namespaced, "kind": k, "verbs": verbs});
-            if !g.is_empty() || v != r.version {
+            if !v.is_empty() {
                 e["group"] = g.into();
                 e["version"] = v.into();
             }
@@ -123,62 +124,13 @@ fn resource_list(
     ))
 }
 
-/// The group, version, kind and verbs of a subresource, as upstream reports them.
-fn subresource_kind(r: &ResourceInfo, sub: &str) -> (String, String, String, Vec<&'static str>) {
-    let own = (r.group.clone(), r.version.clone());
-    let (g, v, k, verbs): (String, String, &str, Vec<&str>) = match sub {
-        "status" => (own.0, own.1, &r.kind, vec!["get", "patch", "update"]),
-        "scale" => (
-            "autoscaling".into(),
-            "v1".into(),
-            "Scale",
-            vec!["get", "patch", "update"],
-        ),
-        "binding" => (String::new(), "v1".into(), "Binding", vec!["create"]),
-        "eviction" => ("policy".into(), "v1".into(), "Eviction", vec!["create"]),
-        "log" => (String::new(), "v1".into(), "Pod", vec!["get"]),
-        "exec" => (
-            String::new(),
-            "v1".into(),
-            "PodExecOptions",
-            vec!["create", "get"],
-        ),
-        "attach" => (
-            String::new(),
-            "v1".into(),
-            "PodAttachOptions",
-            vec!["create", "get"],
-        ),
-        "portforward" => (
-            String::new(),
-            "v1".into(),
-            "PodPortForwardOptions",
-            vec!["create", "get"],
-        ),
-        "proxy" => {
-            let k = match r.plural.as_str() {
-                "services" => "ServiceProxyOptions",
-                "nodes" => "NodeProxyOptions",
-                _ => "PodProxyOptions",
-            };
-            (
-                String::new(),
-                "v1".into(),
-                k,
-                vec!["create", "delete", "get", "patch", "update"],
-            )
-        }
-        "finalize" => (String::new(), "v1".into(), "Namespace", vec!["update"]),
-        "token" => (
-            "authentication.k8s.io".into(),
-            "v1".into(),
-            "TokenRequest",
-            vec!["create"],
-        ),
-        "ephemeralcontainers" | "resize" => (own.0, own.1, &r.kind, vec!["get", "patch", "update"]),
-        _ => (own.0, own.1, &r.kind, vec!["get"]),
-    };
-    (g, v, k.to_string(), verbs)
+/// The group, version, kind and verbs of a subresource, as upstream reports
+/// them (group and version empty when they are the parent's).
+fn subresource_kind(r: &ResourceInfo, sub: &str) -> (String, String, String, Vec<String>) {
+    match subresource_info(r, sub) {
+        Some(i) => (i.group, i.version, i.kind, i.verbs),
+        None => (String::new(), String::new(), r.kind.clone(), vec!["get".into()]),
+    }
 }
 
 fn aggregated_response(version: &str, cat: &registry::engine::Catalog, core: bool) -> Resp {
@@ -235,6 +187,7 @@ fn discovery_resource(r: &ResourceInfo) -> Value {
             .iter()
             .map(|s| {
                 let (g, v, k, verbs) = subresource_kind(r, s);
+                let (g, v) = if v.is_empty() { (r.group.clone(), r.version.clone()) } else { (g, v) };
                 json!({"subresource": s, "responseKind": {"group": g, "version": v, "kind": k}, "verbs": verbs})
             })
             .collect();

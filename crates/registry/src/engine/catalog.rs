@@ -2,7 +2,6 @@
 //! served version of every CustomResourceDefinition.
 
 use apimachinery::ResourceInfo;
-use apimachinery::resources::builtin_resources;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,8 +33,9 @@ impl Catalog {
     /// Built-ins plus the resources the given CRD objects define.
     pub fn with_crds(crds: Vec<Value>) -> Self {
         let mut cat = Catalog::default();
-        for r in builtin_resources() {
-            cat.add(r, None);
+        // Upstream's discovery order: core, then the groups in their usual order.
+        for r in apimachinery::resources::Catalog::builtin().resources() {
+            cat.add(r.clone(), None);
         }
         let mut crds = crds;
         crds.sort_by(|a, b| crd_group(a).cmp(crd_group(b)));

@@ -5,6 +5,7 @@
 use super::Registry;
 use crate::custom;
 use apimachinery::ResourceInfo;
+use apimachinery::table::{self, IncludeObject};
 use apimachinery::schema::{duplicate_fields, unknown_fields};
 use serde_json::Value;
 
@@ -48,23 +49,14 @@ impl Registry {
     ) -> Value {
         let now = jiff::Timestamp::now();
         let cat = self.catalog();
-        let printer = cat.custom(res).and_then(|c| c.printer_columns.clone());
-        let mut t = match printer {
-            Some(cols) => apimachinery::table::build_custom_table(
-                &cols,
-                objs,
-                apimachinery::table::IncludeObject::Metadata,
-                now,
-                list_meta,
-            ),
-            None => apimachinery::table::build_table(
-                &res.group,
-                &res.plural,
-                objs,
-                apimachinery::table::IncludeObject::Metadata,
-                now,
-                list_meta,
-            ),
+        let include = IncludeObject::Metadata;
+        // Custom resources print their CRD's columns (Name and Age by default).
+        let mut t = match cat.custom(res) {
+            Some(c) => {
+                let cols = c.printer_columns.clone().unwrap_or(Value::Null);
+                table::custom_columns(&cols).build_table(objs, include, now, list_meta)
+            }
+            None => table::build_table(&res.group, &res.plural, objs, include, now, list_meta),
         };
         t["apiVersion"] = format!("meta.k8s.io/{version}").into();
         t

@@ -31,7 +31,7 @@ impl Registry {
         for o in snap.items {
             let v = o.value();
             if let Some(a) = v.pointer("/spec/clusterIPs").and_then(Value::as_array) {
-                ips.extend(a.iter().filter_map(Value::as_str).filter_map(|s| s.parse().ok()));
+                ips.extend(a.iter().filter_map(Value::as_str).filter_map(|s| s.parse::<Ipv4Addr>().ok()));
             }
             if let Some(ip) = v.pointer("/spec/clusterIP").and_then(Value::as_str).and_then(|s| s.parse().ok()) {
                 ips.insert(ip);
