@@ -1,6 +1,9 @@
 //! One strategy file per built-in resource, and the lookup that picks one.
 
 pub mod apps;
+pub mod cron;
+pub mod cronjobs;
+pub mod jobs;
 pub mod pod;
 pub mod replicationcontrollers;
 pub mod util;
@@ -20,6 +23,8 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("apps", "replicasets") => Arc::new(apps::ReplicaSetStrategy),
         ("apps", "statefulsets") => Arc::new(apps::StatefulSetStrategy),
         ("apps", "daemonsets") => Arc::new(apps::DaemonSetStrategy),
+        ("batch", "jobs") => Arc::new(jobs::JobStrategy),
+        ("batch", "cronjobs") => Arc::new(cronjobs::CronJobStrategy),
         _ => Arc::new(DefaultStrategy),
     }
 }
