@@ -1,11 +1,14 @@
 //! One strategy file per built-in resource, and the lookup that picks one.
 
 pub mod apps;
+pub mod config;
 pub mod cron;
 pub mod cronjobs;
 pub mod jobs;
+pub mod namespaces;
 pub mod pod;
 pub mod replicationcontrollers;
+pub mod services;
 pub mod util;
 pub mod workload;
 
@@ -16,6 +19,10 @@ use std::sync::Arc;
 pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
     match (group, plural) {
         ("", "pods") => Arc::new(pod::PodStrategy),
+        ("", "services") => Arc::new(services::ServiceStrategy),
+        ("", "configmaps") => Arc::new(config::ConfigMapStrategy),
+        ("", "secrets") => Arc::new(config::SecretStrategy),
+        ("", "namespaces") => Arc::new(namespaces::NamespaceStrategy),
         ("", "replicationcontrollers") => {
             Arc::new(replicationcontrollers::ReplicationControllerStrategy)
         }
