@@ -146,26 +146,21 @@ impl Strategy for SecretStrategy {
                 errs.push(Cause::required(key("data", k)));
             }
         }
-        match ty {
-            "kubernetes.io/service-account-token" => {
-                if str_at(
-                    obj,
-                    "/metadata/annotations/kubernetes.io~1service-account.name",
-                )
-                .is_empty()
-                {
-                    errs.push(Cause::required(key(
-                        "metadata.annotations",
-                        "kubernetes.io/service-account.name",
-                    )));
-                }
-            }
-            "kubernetes.io/basic-auth" => {
-                if !data.contains_key("username") && !data.contains_key("password") {
-                    errs.push(required_with(key("data", "username"), ""));
-                }
-            }
-            _ => {}
+        let sa_name = str_at(
+            obj,
+            "/metadata/annotations/kubernetes.io~1service-account.name",
+        );
+        if ty == "kubernetes.io/service-account-token" && sa_name.is_empty() {
+            errs.push(Cause::required(key(
+                "metadata.annotations",
+                "kubernetes.io/service-account.name",
+            )));
+        }
+        if ty == "kubernetes.io/basic-auth"
+            && !data.contains_key("username")
+            && !data.contains_key("password")
+        {
+            errs.push(required_with(key("data", "username"), ""));
         }
         errs
     }
