@@ -27,7 +27,7 @@ pub fn default_job_spec(spec: &mut Value) {
     if spec.get("completions").is_none_or(Value::is_null)
         && spec.get("parallelism").is_none_or(Value::is_null)
     {
-        spec["completions"] = json!(1);
+        crate::strategies::util::set(spec, "completions", json!(1));
     }
     set_default(spec, "parallelism", json!(1));
     let backoff = if spec
@@ -125,9 +125,9 @@ pub fn generate_selector(obj: &mut Value) {
         .map(|m| m.entry("template").or_insert_with(|| json!({})));
     if let Some(t) = tmpl.filter(|t| t.is_object()) {
         set_default(t, "metadata", json!({}));
-        let meta = &mut t["metadata"];
-        set_default(meta, "labels", json!({}));
-        if let Some(l) = meta["labels"].as_object_mut() {
+        let labels = super::util::obj_mut(t, "metadata")
+            .map(|m| m.entry("labels").or_insert_with(|| json!({})));
+        if let Some(l) = labels.and_then(Value::as_object_mut) {
             for (k, v) in [
                 ("controller-uid", &uid),
                 (UID_LABEL, &uid),
@@ -156,7 +156,7 @@ impl Strategy for JobStrategy {
                 .is_none_or(|m| m.is_empty())
             && let Some(meta) = obj.get_mut("metadata").filter(|m| m.is_object())
         {
-            meta["labels"] = l;
+            crate::strategies::util::set(meta, "labels", l);
         }
         if let Some(spec) = obj.get_mut("spec") {
             default_job_spec(spec);

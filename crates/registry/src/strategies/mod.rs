@@ -2,6 +2,7 @@
 
 pub mod apps;
 pub mod config;
+pub mod core_misc;
 pub mod cron;
 pub mod cronjobs;
 pub mod jobs;
@@ -23,6 +24,11 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("", "configmaps") => Arc::new(config::ConfigMapStrategy),
         ("", "secrets") => Arc::new(config::SecretStrategy),
         ("", "namespaces") => Arc::new(namespaces::NamespaceStrategy),
+        ("", "nodes") => Arc::new(core_misc::NodeStrategy),
+        ("", "events") => Arc::new(core_misc::EventStrategy),
+        ("events.k8s.io", "events") => Arc::new(DefaultStrategy),
+        ("", "persistentvolumeclaims") => Arc::new(core_misc::PersistentVolumeClaimStrategy),
+        ("", "persistentvolumes") => Arc::new(core_misc::PersistentVolumeStrategy),
         ("", "replicationcontrollers") => {
             Arc::new(replicationcontrollers::ReplicationControllerStrategy)
         }

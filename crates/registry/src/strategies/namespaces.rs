@@ -27,7 +27,7 @@ impl Strategy for NamespaceStrategy {
                 .and_then(Value::as_array)
                 .is_none_or(Vec::is_empty)
             {
-                spec["finalizers"] = json!(["kubernetes"]);
+                crate::strategies::util::set(spec, "finalizers", json!(["kubernetes"]));
             }
         }
     }

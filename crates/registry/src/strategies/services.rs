@@ -53,7 +53,7 @@ impl Strategy for ServiceStrategy {
                     .get("targetPort")
                     .is_none_or(|t| t.is_null() || t == &json!(0) || t == &json!(""));
                 if missing && let Some(port) = p.get("port").cloned() {
-                    p["targetPort"] = port;
+                    crate::strategies::util::set(p, "targetPort", port);
                 }
             }
         }
@@ -217,9 +217,9 @@ impl Strategy for ServiceStrategy {
             && str_at(new, "/spec/clusterIP").is_empty()
             && let Some(spec) = new.get_mut("spec").filter(|s| s.is_object())
         {
-            spec["clusterIP"] = json!(old_ip);
+            crate::strategies::util::set(spec, "clusterIP", json!(old_ip));
             if let Some(ips) = old.pointer("/spec/clusterIPs") {
-                spec["clusterIPs"] = ips.clone();
+                crate::strategies::util::set(spec, "clusterIPs", ips.clone());
             }
         }
     }
