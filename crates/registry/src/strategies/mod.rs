@@ -8,6 +8,8 @@ pub mod cronjobs;
 pub mod jobs;
 pub mod namespaces;
 pub mod pod;
+pub mod policy;
+pub mod rbac;
 pub mod replicationcontrollers;
 pub mod services;
 pub mod util;
@@ -37,6 +39,17 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("apps", "statefulsets") => Arc::new(apps::StatefulSetStrategy),
         ("apps", "daemonsets") => Arc::new(apps::DaemonSetStrategy),
         ("batch", "jobs") => Arc::new(jobs::JobStrategy),
+        ("autoscaling", "horizontalpodautoscalers") => {
+            Arc::new(policy::HorizontalPodAutoscalerStrategy)
+        }
+        ("policy", "poddisruptionbudgets") => Arc::new(policy::PodDisruptionBudgetStrategy),
+        ("rbac.authorization.k8s.io", "roles" | "clusterroles") => Arc::new(rbac::RoleStrategy),
+        ("rbac.authorization.k8s.io", "rolebindings") => {
+            Arc::new(rbac::RoleBindingStrategy { cluster: false })
+        }
+        ("rbac.authorization.k8s.io", "clusterrolebindings") => {
+            Arc::new(rbac::RoleBindingStrategy { cluster: true })
+        }
         ("batch", "cronjobs") => Arc::new(cronjobs::CronJobStrategy),
         _ => Arc::new(DefaultStrategy),
     }
