@@ -1,8 +1,10 @@
 //! One strategy file per built-in resource, and the lookup that picks one.
 
 pub mod apps;
+pub mod cluster_misc;
 pub mod config;
 pub mod core_misc;
+pub mod crds;
 pub mod cron;
 pub mod cronjobs;
 pub mod jobs;
@@ -39,6 +41,11 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("apps", "statefulsets") => Arc::new(apps::StatefulSetStrategy),
         ("apps", "daemonsets") => Arc::new(apps::DaemonSetStrategy),
         ("batch", "jobs") => Arc::new(jobs::JobStrategy),
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            Arc::new(crds::CustomResourceDefinitionStrategy)
+        }
+        ("scheduling.k8s.io", "priorityclasses") => Arc::new(cluster_misc::PriorityClassStrategy),
+        ("storage.k8s.io", "storageclasses") => Arc::new(cluster_misc::StorageClassStrategy),
         ("autoscaling", "horizontalpodautoscalers") => {
             Arc::new(policy::HorizontalPodAutoscalerStrategy)
         }
@@ -52,5 +59,34 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         }
         ("batch", "cronjobs") => Arc::new(cronjobs::CronJobStrategy),
         _ => Arc::new(DefaultStrategy),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::NameRule;
+
+    #[test]
+    fn lookup_picks_resource_rules() {
+        assert_eq!(
+            for_resource("", "services").name_rule(),
+            NameRule::Dns1035Label
+        );
+        assert_eq!(for_resource("", "namespaces").name_rule(), NameRule::Label);
+        assert_eq!(
+            for_resource("rbac.authorization.k8s.io", "clusterroles").name_rule(),
+            NameRule::PathSegment
+        );
+        assert!(
+            for_resource("", "pods")
+                .selectable_fields()
+                .contains(&"spec.nodeName")
+        );
+        assert!(
+            for_resource("example.com", "widgets")
+                .selectable_fields()
+                .is_empty()
+        );
     }
 }
