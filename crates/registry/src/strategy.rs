@@ -34,6 +34,12 @@ pub trait Strategy: Send + Sync {
     /// status becomes `{phase: Pending}`, a Deployment's status is dropped).
     fn prepare_create(&self, _obj: &mut Value) {}
 
+    /// Called on create after the engine has filled the system fields
+    /// (final `metadata.name`, `uid`, `creationTimestamp`) and after
+    /// `default`, just before `validate_create`. Upstream's Job strategy
+    /// generates its selector from the uid at this point.
+    fn finalize_create(&self, _obj: &mut Value) {}
+
     /// Reset fields a client may not change on update of the main resource,
     /// given the old object. (The engine already keeps the old `status` for
     /// resources with a status subresource; this is for anything beyond.)

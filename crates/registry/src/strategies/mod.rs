@@ -1,8 +1,19 @@
 //! One strategy file per built-in resource, and the lookup that picks one.
 
 pub mod apps;
+pub mod cluster_misc;
+pub mod config;
+pub mod core_misc;
+pub mod crds;
+pub mod cron;
+pub mod cronjobs;
+pub mod jobs;
+pub mod namespaces;
 pub mod pod;
+pub mod policy;
+pub mod rbac;
 pub mod replicationcontrollers;
+pub mod services;
 pub mod util;
 pub mod workload;
 
@@ -13,6 +24,15 @@ use std::sync::Arc;
 pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
     match (group, plural) {
         ("", "pods") => Arc::new(pod::PodStrategy),
+        ("", "services") => Arc::new(services::ServiceStrategy),
+        ("", "configmaps") => Arc::new(config::ConfigMapStrategy),
+        ("", "secrets") => Arc::new(config::SecretStrategy),
+        ("", "namespaces") => Arc::new(namespaces::NamespaceStrategy),
+        ("", "nodes") => Arc::new(core_misc::NodeStrategy),
+        ("", "events") => Arc::new(core_misc::EventStrategy),
+        ("events.k8s.io", "events") => Arc::new(DefaultStrategy),
+        ("", "persistentvolumeclaims") => Arc::new(core_misc::PersistentVolumeClaimStrategy),
+        ("", "persistentvolumes") => Arc::new(core_misc::PersistentVolumeStrategy),
         ("", "replicationcontrollers") => {
             Arc::new(replicationcontrollers::ReplicationControllerStrategy)
         }
@@ -20,6 +40,53 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("apps", "replicasets") => Arc::new(apps::ReplicaSetStrategy),
         ("apps", "statefulsets") => Arc::new(apps::StatefulSetStrategy),
         ("apps", "daemonsets") => Arc::new(apps::DaemonSetStrategy),
+        ("batch", "jobs") => Arc::new(jobs::JobStrategy),
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            Arc::new(crds::CustomResourceDefinitionStrategy)
+        }
+        ("scheduling.k8s.io", "priorityclasses") => Arc::new(cluster_misc::PriorityClassStrategy),
+        ("storage.k8s.io", "storageclasses") => Arc::new(cluster_misc::StorageClassStrategy),
+        ("autoscaling", "horizontalpodautoscalers") => {
+            Arc::new(policy::HorizontalPodAutoscalerStrategy)
+        }
+        ("policy", "poddisruptionbudgets") => Arc::new(policy::PodDisruptionBudgetStrategy),
+        ("rbac.authorization.k8s.io", "roles" | "clusterroles") => Arc::new(rbac::RoleStrategy),
+        ("rbac.authorization.k8s.io", "rolebindings") => {
+            Arc::new(rbac::RoleBindingStrategy { cluster: false })
+        }
+        ("rbac.authorization.k8s.io", "clusterrolebindings") => {
+            Arc::new(rbac::RoleBindingStrategy { cluster: true })
+        }
+        ("batch", "cronjobs") => Arc::new(cronjobs::CronJobStrategy),
         _ => Arc::new(DefaultStrategy),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::NameRule;
+
+    #[test]
+    fn lookup_picks_resource_rules() {
+        assert_eq!(
+            for_resource("", "services").name_rule(),
+            NameRule::Dns1035Label
+        );
+        assert_eq!(for_resource("", "namespaces").name_rule(), NameRule::Label);
+        assert_eq!(
+            for_resource("rbac.authorization.k8s.io", "clusterroles").name_rule(),
+            NameRule::PathSegment
+        );
+        assert!(
+            for_resource("", "pods")
+                .selectable_fields()
+                .contains(&"spec.nodeName")
+        );
+        assert!(
+            for_resource("example.com", "widgets")
+                .selectable_fields()
+                .is_empty()
+        );
     }
 }

@@ -28,12 +28,12 @@ impl Strategy for ReplicationControllerStrategy {
             if empty_map(obj.pointer("/spec/selector"))
                 && let Some(spec) = obj.get_mut("spec")
             {
-                spec["selector"] = l.clone();
+                crate::strategies::util::set(spec, "selector", l.clone());
             }
             if empty_map(obj.pointer("/metadata/labels"))
                 && let Some(meta) = obj.get_mut("metadata").filter(|m| m.is_object())
             {
-                meta["labels"] = l;
+                crate::strategies::util::set(meta, "labels", l);
             }
         }
         if let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) {

@@ -159,8 +159,8 @@ pub fn admit_new_pod(pod: &mut Value) {
             "" => "default".to_string(),
             s => s.to_string(),
         };
-        spec["serviceAccountName"] = json!(sa);
-        spec["serviceAccount"] = json!(sa);
+        crate::strategies::util::set(spec, "serviceAccountName", json!(sa));
+        crate::strategies::util::set(spec, "serviceAccount", json!(sa));
     }
     let tolerations = spec
         .as_object_mut()
@@ -182,7 +182,7 @@ pub fn admit_new_pod(pod: &mut Value) {
         }
     }
     if spec.get("priority").is_none() && str_at(spec, "/priorityClassName").is_empty() {
-        spec["priority"] = json!(0);
+        crate::strategies::util::set(spec, "priority", json!(0));
     }
     if spec.get("priority").is_some() {
         set_default(spec, "preemptionPolicy", json!("PreemptLowerPriority"));

@@ -75,7 +75,7 @@ fn allow_mutable(old: &mut Value, new: &Value) {
         {
             for (oc, nc) in o.iter_mut().zip(new_list) {
                 if let Some(img) = nc.get("image") {
-                    oc["image"] = img.clone();
+                    crate::strategies::util::set(oc, "image", img.clone());
                 }
             }
         }
@@ -87,7 +87,11 @@ fn allow_mutable(old: &mut Value, new: &Value) {
         };
     }
     if tolerations_superset(new, old) {
-        old["tolerations"] = new.get("tolerations").cloned().unwrap_or(Value::Null);
+        crate::strategies::util::set(
+            old,
+            "tolerations",
+            new.get("tolerations").cloned().unwrap_or(Value::Null),
+        );
         if new.get("tolerations").is_none()
             && let Some(m) = old.as_object_mut()
         {
@@ -103,7 +107,7 @@ fn allow_mutable(old: &mut Value, new: &Value) {
             .and_then(Value::as_i64)
             == Some(1)
     {
-        old["terminationGracePeriodSeconds"] = json!(1);
+        crate::strategies::util::set(old, "terminationGracePeriodSeconds", json!(1));
     }
     // Scheduling gates may only be removed.
     let gates = arr_at(new, "/schedulingGates");
