@@ -121,6 +121,7 @@ impl Registry {
         } else {
             strategy.prepare_create(obj);
             strategy.default(obj);
+            strategy.finalize_create(obj);
         }
         if res.group == "apiextensions.k8s.io" && res.plural == "customresourcedefinitions" {
             crd::set_crd_status(obj, &now);
