@@ -1,6 +1,6 @@
 //! Embedded SQLite backend, the default: kine's layout (one table, row id =
 //! revision) in a WAL-mode file, written by one group-committing writer
-//! thread ([`writer`]) and read through a small connection pool ([`reader`]).
+//! thread (`writer`) and read through a small connection pool (`reader`).
 //! A write is acknowledged only after its transaction is synced to disk.
 
 mod reader;
