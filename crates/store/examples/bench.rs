@@ -66,5 +66,28 @@ async fn main() -> anyhow::Result<()> {
             latencies[latencies.len() - 1],
         );
     }
+
+    // Reads on the now populated file.
+    let started = Instant::now();
+    let reads = 2000;
+    for i in 0..reads {
+        store.get(&format!("/bench/1/0/{}", i % per_writer)).await?;
+    }
+    println!(
+        "get: {:.0} reads/s (1 reader)",
+        reads as f64 / started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let listed = store
+        .range(store::RangeRequest {
+            prefix: "/bench/".into(),
+            ..Default::default()
+        })
+        .await?;
+    println!(
+        "range: {} keys in {:.2?}",
+        listed.kvs.len(),
+        started.elapsed()
+    );
     Ok(())
 }
