@@ -6,7 +6,8 @@
 //!
 //! Backends: [`memory::MemoryStore`] (tests), [`sqlite::SqliteStore`] (the
 //! embedded default, kine's layout: row id = revision). The etcd backend comes
-//! later and must fit [`Store`] without change.
+//! later and must fit [`Store`] without change. [`conformance`] is the suite
+//! every backend passes; [`spawn_compactor`] compacts old history periodically.
 
 mod compactor;
 pub mod conformance;
@@ -26,8 +27,9 @@ pub use types::*;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
-/// A stream of watch events in revision order. It ends (or yields an error) when
-/// the store shuts down or the watcher falls too far behind.
+/// A stream of watch events in revision order. It ends when the store shuts
+/// down; it yields an error (then ends) when the history it needs is gone, e.g.
+/// `Compacted` for a watcher that fell behind past a compaction.
 pub type WatchStream = BoxStream<'static, Result<WatchEvent>>;
 
 /// The store every backend implements. All methods are cheap to call

@@ -30,7 +30,8 @@ struct Inner {
     latest: BTreeMap<String, i64>,
     rev: i64,
     compacted: i64,
-    events: broadcast::Sender<Arc<WatchEvent>>,
+    /// None once the store is dropped, which ends every watch.
+    events: Option<broadcast::Sender<Arc<WatchEvent>>>,
 }
 
 impl Default for MemoryStore {
@@ -49,7 +50,7 @@ impl MemoryStore {
                     latest: BTreeMap::new(),
                     rev: 0,
                     compacted: 0,
-                    events,
+                    events: Some(events),
                 }),
             }),
         }
@@ -57,6 +58,12 @@ impl MemoryStore {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.state.lock()
+    }
+}
+
+impl Drop for MemoryStore {
+    fn drop(&mut self) {
+        self.lock().events = None;
     }
 }
 
@@ -82,8 +89,10 @@ impl Inner {
         self.latest.insert(row.key.clone(), rev);
         let event = Arc::new(row.to_event());
         self.history.insert(rev, row);
-        // No receivers is fine: nobody is watching.
-        let _ = self.events.send(event);
+        if let Some(events) = &self.events {
+            // No receivers is fine: nobody is watching.
+            let _ = events.send(event);
+        }
         rev
     }
 
@@ -254,7 +263,10 @@ impl Store for MemoryStore {
             } else {
                 inner.rev + 1
             };
-            (inner.events.subscribe(), start)
+            let Some(events) = &inner.events else {
+                return Err(StoreError::Closed);
+            };
+            (events.subscribe(), start)
         };
         let history: Arc<dyn History> = self.state.clone();
         Ok(spawn_watcher(history, prefix.to_owned(), start, rx))

@@ -109,3 +109,26 @@ async fn sqlite_watch_replays_after_restart() {
     let ev = store::conformance::next_event(&mut w).await;
     assert_eq!(ev.prev.expect("prev").value, b"1");
 }
+
+/// Dropping the store ends its watches (after what was already published).
+async fn watch_ends_when_store_drops(store: Arc<dyn Store>) {
+    use futures::StreamExt;
+    let mut w = store.watch("/end/", 0).await.expect("watch");
+    let rev = store.create("/end/a", vec![]).await.expect("create");
+    drop(store);
+    let ev = store::conformance::next_event(&mut w).await;
+    assert_eq!(ev.revision(), rev);
+    let end = tokio::time::timeout(std::time::Duration::from_secs(5), w.next()).await;
+    assert!(matches!(end, Ok(None)), "watch did not end: {end:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_watch_ends_when_store_drops() {
+    watch_ends_when_store_drops(memory().await.0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_watch_ends_when_store_drops() {
+    let (store, _dir) = sqlite().await;
+    watch_ends_when_store_drops(store).await;
+}

@@ -108,3 +108,27 @@ pub(super) fn set_compacted_revision(tx: &Transaction<'_>, rev: i64) -> Result<(
         .map_err(db)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writer_connection_is_wal_and_fully_synced() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = connect(&dir.path().join("db"), false).expect("open");
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .expect("journal_mode");
+        assert_eq!(mode, "wal");
+        let sync: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .expect("synchronous");
+        assert_eq!(sync, 2, "synchronous must be FULL");
+        let reader = connect(&dir.path().join("db"), true).expect("open reader");
+        assert!(
+            reader.execute("DELETE FROM kv", []).is_err(),
+            "readers are query-only"
+        );
+    }
+}
