@@ -6,6 +6,12 @@
 //! CRD. Strategic merge patch, server-side apply, unknown-field detection and
 //! the OpenAPI documents all walk schemas through [`SchemaNode`].
 
+mod builtin;
+mod ext;
+mod kinds;
 mod node;
+mod unknown;
 
+pub use builtin::{DEFINITIONS_PREFIX, builtin_definitions, definition_name, schema_for_kind};
 pub use node::{Definitions, ListType, SchemaNode};
+pub use unknown::{duplicate_fields, unknown_fields};
