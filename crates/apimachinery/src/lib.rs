@@ -6,6 +6,7 @@
 pub mod error;
 pub mod gvk;
 pub mod meta;
+pub mod openapi;
 pub mod resources;
 pub mod schema;
 

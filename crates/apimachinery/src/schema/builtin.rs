@@ -22,6 +22,7 @@ pub const DEFINITIONS_PREFIX: &str = "#/definitions/";
 const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 const INT_OR_STRING: &str = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
 const LIST_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
+const APIEXTENSIONS: &str = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1";
 const DELETE_OPTIONS: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions";
 const WATCH_EVENT: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent";
 
@@ -73,12 +74,15 @@ fn build() -> Builtin {
     generator.subschema_for::<
         k8s_openapi::apimachinery::pkg::apis::meta::v1::WatchEvent<serde_json::Value>,
     >();
+    // The body schema of every PATCH operation in the OpenAPI documents.
+    generator.subschema_for::<k8s_openapi::apimachinery::pkg::apis::meta::v1::Patch>();
     let mut defs = generator.take_definitions(false);
-    normalize_scalars(&mut defs);
+    normalize(&mut defs);
     ext::apply(&mut defs);
 
     let mut by_gvk = HashMap::new();
     for k in &kinds {
+        unrequire_metadata(&mut defs, &k.definition);
         add_gvk(&mut defs, &k.definition, k.group, k.version, k.kind);
         by_gvk.insert(key(k.group, k.version, k.kind), k.definition.clone());
         if let Some(list_kind) = k.list_kind {
@@ -108,8 +112,9 @@ fn key(group: &str, version: &str, kind: &str) -> (String, String, String) {
 
 /// Quantity and IntOrString as upstream's v2 publishes them: strings, the
 /// latter with format `int-or-string` (the v3 renderer turns them into
-/// `oneOf`s as upstream's v3 does).
-fn normalize_scalars(defs: &mut Definitions) {
+/// `oneOf`s as upstream's v3 does); the CRD schema's "any JSON" types
+/// untyped.
+fn normalize(defs: &mut Definitions) {
     for (name, format) in [(QUANTITY, None), (INT_OR_STRING, Some("int-or-string"))] {
         let Some(def) = defs.get_mut(name).and_then(Value::as_object_mut) else {
             continue;
@@ -118,6 +123,33 @@ fn normalize_scalars(defs: &mut Definitions) {
         def.insert("type".into(), "string".into());
         if let Some(f) = format {
             def.insert("format".into(), f.into());
+        }
+    }
+    // Upstream gives these no type at all (any JSON value; a schema or a
+    // bool/array); k8s-openapi's `oneOf`s are not valid Swagger 2.0.
+    for (suffix, key) in [
+        ("JSON", "type"),
+        ("JSONSchemaPropsOrArray", "oneOf"),
+        ("JSONSchemaPropsOrBool", "oneOf"),
+        ("JSONSchemaPropsOrStringArray", "oneOf"),
+    ] {
+        let name = format!("{APIEXTENSIONS}.{suffix}");
+        if let Some(def) = defs.get_mut(&name).and_then(Value::as_object_mut) {
+            def.remove(key);
+        }
+    }
+}
+
+/// k8s-openapi marks every kind's `metadata` required (its Rust field is
+/// not optional); upstream does not, and `kubectl explain` shows it.
+fn unrequire_metadata(defs: &mut Definitions, name: &str) {
+    let Some(def) = defs.get_mut(name).and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let Some(Value::Array(required)) = def.get_mut("required") {
+        required.retain(|r| r != "metadata");
+        if required.is_empty() {
+            def.remove("required");
         }
     }
 }
@@ -204,6 +236,8 @@ mod tests {
             dep["properties"]["metadata"]["$ref"],
             "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
         );
+        assert_eq!(dep["required"], json!(["spec"]));
+        assert!(defs["io.k8s.api.core.v1.Pod"].get("required").is_none());
         assert_eq!(
             dep["x-kubernetes-group-version-kind"],
             json!([{"group": "apps", "kind": "Deployment", "version": "v1"}])
@@ -230,6 +264,9 @@ mod tests {
         assert_eq!(defs[INT_OR_STRING]["type"], "string");
         assert_eq!(defs[INT_OR_STRING]["format"], "int-or-string");
         assert_eq!(defs[QUANTITY]["type"], "string");
+        let props_or_bool = &defs[&format!("{APIEXTENSIONS}.JSONSchemaPropsOrBool")];
+        assert!(props_or_bool.get("oneOf").is_none());
+        assert!(props_or_bool.get("description").is_some());
         assert_eq!(
             defs["io.k8s.apimachinery.pkg.apis.meta.v1.Time"]["format"],
             "date-time"
