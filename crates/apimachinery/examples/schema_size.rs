@@ -48,13 +48,15 @@ fn main() {
             continue;
         };
         let kind = gvk["kind"].as_str().unwrap_or_default();
-        if !defs.contains_key(&format!("{name}List")) || served.iter().any(|(r, _)| r.kind == kind)
-        {
+        let g = gvk["group"].as_str().unwrap_or_default();
+        let v = gvk["version"].as_str().unwrap_or_default();
+        let known = served
+            .iter()
+            .any(|(r, _)| r.kind == kind && r.group == g && r.version == v);
+        if !defs.contains_key(&format!("{name}List")) || known {
             continue;
         }
         let plural = format!("{}s", kind.to_lowercase());
-        let g = gvk["group"].as_str().unwrap_or_default();
-        let v = gvk["version"].as_str().unwrap_or_default();
         served.push((ResourceInfo::new(g, v, kind, &plural, true), None));
     }
     let t = Instant::now();
