@@ -7,6 +7,7 @@ pub mod apply;
 pub mod error;
 pub mod gvk;
 pub mod meta;
+pub mod openapi;
 pub mod patch;
 pub mod resources;
 pub mod schema;

@@ -6,16 +6,12 @@
 //! CRD. Strategic merge patch, server-side apply, unknown-field detection and
 //! the OpenAPI documents all walk schemas through [`SchemaNode`].
 
+mod builtin;
+mod ext;
+mod kinds;
 mod node;
+mod unknown;
 
+pub use builtin::{DEFINITIONS_PREFIX, builtin_definitions, definition_name, schema_for_kind};
 pub use node::{Definitions, ListType, SchemaNode};
-// SHIM
-pub fn schema_for_kind(_g: &str, _v: &str, _k: &str) -> Option<SchemaNode<'static>> {
-    None
-}
-pub fn unknown_fields(_n: SchemaNode, _o: &serde_json::Value) -> Vec<String> {
-    vec![]
-}
-pub fn duplicate_fields(_r: &[u8]) -> Vec<String> {
-    vec![]
-}
+pub use unknown::{duplicate_fields, unknown_fields};

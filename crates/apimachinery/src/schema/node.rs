@@ -22,6 +22,10 @@ pub enum ListType {
 #[derive(Clone, Copy, Debug)]
 pub struct SchemaNode<'a> {
     schema: &'a Value,
+    /// The schema as written where this node was reached, before `$ref`s
+    /// were followed: upstream puts field-level extensions (e.g.
+    /// `x-kubernetes-patch-strategy: retainKeys`) beside the `$ref`.
+    site: &'a Value,
     defs: &'a Definitions,
 }
 
@@ -29,7 +33,12 @@ impl<'a> SchemaNode<'a> {
     /// A node at `schema`, resolving `$ref`s (`#/definitions/X`,
     /// `#/components/schemas/X` or `#/$defs/X`) in `defs`.
     pub fn new(schema: &'a Value, defs: &'a Definitions) -> Self {
-        SchemaNode { schema, defs }.resolved()
+        SchemaNode {
+            schema,
+            site: schema,
+            defs,
+        }
+        .resolved()
     }
 
     fn resolved(self) -> Self {
@@ -51,6 +60,7 @@ impl<'a> SchemaNode<'a> {
         }
         SchemaNode {
             schema: cur,
+            site: self.site,
             defs: self.defs,
         }
     }
@@ -59,8 +69,18 @@ impl<'a> SchemaNode<'a> {
         self.schema
     }
 
+    /// An extension's string value, from the field's own schema (beside a
+    /// `$ref`) or else from the referenced definition.
     pub fn ext_str(&self, name: &str) -> Option<&'a str> {
-        self.schema.get(name).and_then(Value::as_str)
+        self.site
+            .get(name)
+            .or_else(|| self.schema.get(name))
+            .and_then(Value::as_str)
+    }
+
+    /// The definitions this node resolves `$ref`s in.
+    pub fn definitions(&self) -> &'a Definitions {
+        self.defs
     }
 
     /// The schema of property `name` of an object schema.
@@ -69,6 +89,7 @@ impl<'a> SchemaNode<'a> {
         Some(
             SchemaNode {
                 schema: p,
+                site: p,
                 defs: self.defs,
             }
             .resolved(),
@@ -81,6 +102,7 @@ impl<'a> SchemaNode<'a> {
         Some(
             SchemaNode {
                 schema: p,
+                site: p,
                 defs: self.defs,
             }
             .resolved(),
@@ -94,6 +116,7 @@ impl<'a> SchemaNode<'a> {
             Some(
                 SchemaNode {
                     schema: p,
+                    site: p,
                     defs: self.defs,
                 }
                 .resolved(),
@@ -144,8 +167,9 @@ impl<'a> SchemaNode<'a> {
             Some("atomic") => return ListType::Atomic,
             Some("map") => {
                 let keys = self
-                    .schema
+                    .site
                     .get("x-kubernetes-list-map-keys")
+                    .or_else(|| self.schema.get("x-kubernetes-list-map-keys"))
                     .and_then(Value::as_array)
                     .map(|a| {
                         a.iter()
