@@ -6,7 +6,11 @@ pub const ROOT: &str = "/registry/";
 
 /// The key prefix of every object of a resource (all namespaces).
 pub fn resource_prefix(res: &ResourceInfo) -> String {
-    let g = if res.storage_group.is_empty() { "core" } else { &res.storage_group };
+    let g = if res.storage_group.is_empty() {
+        "core"
+    } else {
+        &res.storage_group
+    };
     format!("{ROOT}{g}/{}/", res.plural)
 }
 
@@ -50,9 +54,15 @@ mod tests {
         let res = ResourceInfo::new("apps", "v1", "Deployment", "deployments", true);
         let k = object_key(&res, "default", "web");
         assert_eq!(k, "/registry/apps/deployments/default/web");
-        assert_eq!(split_key(&k), Some(("/registry/apps/deployments/", "apps", "deployments")));
+        assert_eq!(
+            split_key(&k),
+            Some(("/registry/apps/deployments/", "apps", "deployments"))
+        );
         let ns = ResourceInfo::new("", "v1", "Namespace", "namespaces", false);
-        assert_eq!(object_key(&ns, "", "kube-system"), "/registry/core/namespaces/kube-system");
+        assert_eq!(
+            object_key(&ns, "", "kube-system"),
+            "/registry/core/namespaces/kube-system"
+        );
         assert_eq!(list_prefix(&res, ""), "/registry/apps/deployments/");
     }
 }

@@ -4,6 +4,7 @@
 //! watch cache that serves LIST and WATCH from memory.
 
 pub mod cache;
+pub mod custom;
 pub mod keys;
 pub mod strategies;
 pub mod strategy;

@@ -97,7 +97,12 @@ impl WatchCache {
             let mut start_key = None;
             loop {
                 let page = store
-                    .range(RangeRequest { prefix: keys::ROOT.into(), start_key, limit: 10_000, revision: rev })
+                    .range(RangeRequest {
+                        prefix: keys::ROOT.into(),
+                        start_key,
+                        limit: 10_000,
+                        revision: rev,
+                    })
                     .await?;
                 {
                     let mut res = cache.resources.write().expect("cache lock");
@@ -105,7 +110,9 @@ impl WatchCache {
                         if let Some(obj) = decode_object(&kv.key, &kv.value, kv.mod_revision)
                             && let Some((prefix, _, _)) = keys::split_key(&kv.key)
                         {
-                            let rc = res.entry(prefix.to_string()).or_insert_with(|| ResourceCache::new(cache.ring_from));
+                            let rc = res
+                                .entry(prefix.to_string())
+                                .or_insert_with(|| ResourceCache::new(cache.ring_from));
                             rc.objects.insert(kv.key.clone(), Arc::new(obj));
                         }
                     }
@@ -141,9 +148,13 @@ impl WatchCache {
 
     /// Every object under `prefix` (a resource prefix, optionally with a namespace).
     pub fn list(&self, prefix: &str, filter: impl Fn(&CachedObject) -> bool) -> Snapshot {
-        let Some((rprefix, _, _)) = keys::split_key(&format!("{prefix}x")).map(|(p, g, r)| (p.to_string(), g, r))
+        let Some((rprefix, _, _)) =
+            keys::split_key(&format!("{prefix}x")).map(|(p, g, r)| (p.to_string(), g, r))
         else {
-            return Snapshot { items: vec![], revision: self.revision() };
+            return Snapshot {
+                items: vec![],
+                revision: self.revision(),
+            };
         };
         let res = self.resources.read().expect("cache lock");
         let revision = self.revision();
@@ -171,7 +182,9 @@ impl WatchCache {
     ) -> (Snapshot, broadcast::Receiver<Arc<CacheEvent>>) {
         let mut res = self.resources.write().expect("cache lock");
         let revision = self.revision();
-        let rc = res.entry(resource_prefix.to_string()).or_insert_with(|| ResourceCache::new(self.ring_from));
+        let rc = res
+            .entry(resource_prefix.to_string())
+            .or_insert_with(|| ResourceCache::new(self.ring_from));
         let live = rc.tx.subscribe();
         let items = rc
             .objects
@@ -188,25 +201,42 @@ impl WatchCache {
     pub fn watch(&self, resource_prefix: &str, from: i64) -> Result<WatchStart, CacheError> {
         let mut res = self.resources.write().expect("cache lock");
         let revision = self.revision();
-        let rc = res.entry(resource_prefix.to_string()).or_insert_with(|| ResourceCache::new(self.ring_from));
+        let rc = res
+            .entry(resource_prefix.to_string())
+            .or_insert_with(|| ResourceCache::new(self.ring_from));
         let live = rc.tx.subscribe();
         if from == 0 || from >= revision {
-            return Ok(WatchStart { initial: vec![], live, revision });
+            return Ok(WatchStart {
+                initial: vec![],
+                live,
+                revision,
+            });
         }
         if from < rc.ring_from {
-            return Err(CacheError::TooOld { requested: from, oldest: rc.ring_from + 1 });
+            return Err(CacheError::TooOld {
+                requested: from,
+                oldest: rc.ring_from + 1,
+            });
         }
         let initial = rc.ring.iter().filter(|e| e.rv > from).cloned().collect();
-        Ok(WatchStart { initial, live, revision })
+        Ok(WatchStart {
+            initial,
+            live,
+            revision,
+        })
     }
 
     fn apply(&self, ev: WatchEvent, loaded_at: i64) {
         let rev = ev.revision();
         if let Some((prefix, _, _)) = keys::split_key(&ev.kv.key) {
             let mut res = self.resources.write().expect("cache lock");
-            let rc = res.entry(prefix.to_string()).or_insert_with(|| ResourceCache::new(self.ring_from));
+            let rc = res
+                .entry(prefix.to_string())
+                .or_insert_with(|| ResourceCache::new(self.ring_from));
             let prev = match &ev.prev {
-                Some(p) if rev <= loaded_at => decode_object(&p.key, &p.value, p.mod_revision).map(Arc::new),
+                Some(p) if rev <= loaded_at => {
+                    decode_object(&p.key, &p.value, p.mod_revision).map(Arc::new)
+                }
                 _ => rc.objects.get(&ev.kv.key).cloned(),
             };
             let event = match ev.kind {
@@ -215,16 +245,29 @@ impl WatchCache {
                     if rev > loaded_at {
                         rc.objects.insert(ev.kv.key.clone(), obj.clone());
                     }
-                    let kind = if prev.is_some() { EventType::Modified } else { EventType::Added };
-                    CacheEvent { kind, rv: rev, object: obj, prev }
+                    let kind = if prev.is_some() {
+                        EventType::Modified
+                    } else {
+                        EventType::Added
+                    };
+                    CacheEvent {
+                        kind,
+                        rv: rev,
+                        object: obj,
+                        prev,
+                    }
                 }),
                 EventKind::Delete => {
                     if rev > loaded_at {
                         rc.objects.remove(&ev.kv.key);
                     }
                     let last = ev.prev.as_ref().map(|p| &p.value).unwrap_or(&ev.kv.value);
-                    decode_object(&ev.kv.key, last, rev)
-                        .map(|obj| CacheEvent { kind: EventType::Deleted, rv: rev, object: Arc::new(obj), prev })
+                    decode_object(&ev.kv.key, last, rev).map(|obj| CacheEvent {
+                        kind: EventType::Deleted,
+                        rv: rev,
+                        object: Arc::new(obj),
+                        prev,
+                    })
                 }
             };
             if let Some(event) = event {
@@ -256,7 +299,12 @@ impl WatchCache {
 
 /// Feed store events into the cache until the cache is dropped; reopen the
 /// store watch where it left off if it breaks.
-async fn follow(cache: Weak<WatchCache>, store: Arc<dyn Store>, mut stream: store::WatchStream, loaded_at: i64) {
+async fn follow(
+    cache: Weak<WatchCache>,
+    store: Arc<dyn Store>,
+    mut stream: store::WatchStream,
+    loaded_at: i64,
+) {
     use futures::StreamExt;
     let mut last = loaded_at;
     loop {
@@ -299,14 +347,23 @@ impl WatchCache {
     /// Replace the whole state with the store's current one and end all watches.
     async fn reload(&self, store: &Arc<dyn Store>) -> Result<i64, StoreError> {
         let rev = store.current_revision().await?;
-        let page = store.range(RangeRequest { prefix: keys::ROOT.into(), start_key: None, limit: 0, revision: rev }).await?;
+        let page = store
+            .range(RangeRequest {
+                prefix: keys::ROOT.into(),
+                start_key: None,
+                limit: 0,
+                revision: rev,
+            })
+            .await?;
         let mut res = self.resources.write().expect("cache lock");
         res.clear();
         for kv in &page.kvs {
             if let Some(obj) = decode_object(&kv.key, &kv.value, kv.mod_revision)
                 && let Some((prefix, _, _)) = keys::split_key(&kv.key)
             {
-                let rc = res.entry(prefix.to_string()).or_insert_with(|| ResourceCache::new(rev));
+                let rc = res
+                    .entry(prefix.to_string())
+                    .or_insert_with(|| ResourceCache::new(rev));
                 rc.objects.insert(kv.key.clone(), Arc::new(obj));
             }
         }

@@ -25,7 +25,11 @@ impl CachedObject {
         match field {
             "metadata.name" => Some(self.name.clone()),
             "metadata.namespace" => Some(self.namespace.clone()),
-            f => self.fields.iter().find(|(k, _)| *k == f).map(|(_, v)| v.clone()),
+            f => self
+                .fields
+                .iter()
+                .find(|(k, _)| *k == f)
+                .map(|(_, v)| v.clone()),
         }
     }
 

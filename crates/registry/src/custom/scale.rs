@@ -1,0 +1,1 @@
+//! The scale subresource of a custom resource.
