@@ -28,6 +28,9 @@ pub use prune::prune;
 pub use structural::validate_crd_schema;
 pub use validate::validate;
 
+#[cfg(test)]
+mod validate_tests;
+
 use apimachinery::Cause;
 use serde_json::{Map, Value};
 
