@@ -20,6 +20,7 @@ pub mod listtype;
 pub mod prune;
 pub mod render;
 pub mod scale;
+pub mod schema_api;
 pub mod structural;
 pub mod validate;
 
@@ -30,6 +31,9 @@ pub use validate::validate;
 
 #[cfg(test)]
 mod validate_tests;
+
+#[cfg(test)]
+mod structural_tests;
 
 use apimachinery::Cause;
 use serde_json::{Map, Value};

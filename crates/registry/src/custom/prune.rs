@@ -26,12 +26,19 @@ const META_FIELDS: [&str; 3] = ["apiVersion", "kind", "metadata"];
 /// paths, sorted, in the form upstream puts in its `unknown field "…"` warnings
 /// and strict field-validation errors (`spec.foo`, `spec.items[0].bar`).
 pub fn prune(schema: &Value, obj: &mut Value) -> Vec<String> {
+    let unknown = prune_unknown(schema, obj, true);
+    drop_nulls(obj, Some(schema));
+    unknown
+}
+
+/// Unknown-field pruning alone. `resource_root` keeps `apiVersion`, `kind`
+/// and `metadata` at the top level (a whole object, or an embedded resource).
+pub fn prune_unknown(schema: &Value, obj: &mut Value, resource_root: bool) -> Vec<String> {
     let mut pruner = Pruner {
         path: String::new(),
         unknown: Vec::new(),
     };
-    pruner.prune(obj, Some(schema), true);
-    drop_nulls(obj, Some(schema));
+    pruner.prune(obj, Some(schema), resource_root);
     let mut unknown = pruner.unknown;
     unknown.sort();
     unknown
