@@ -233,15 +233,16 @@ fn list_type(s: &Value, fld: &str, errs: &mut Vec<Cause>) {
                         ));
                     }
                 }
-                "object" => {
-                    if is.get("x-kubernetes-map-type").and_then(Value::as_str) != Some("atomic") {
-                        // Upstream reports the list type as the bad value here.
-                        errs.push(super::invalid(
-                            &child(&items_fld, "x-kubernetes-map-type"),
-                            &json!(lt),
-                            detail,
-                        ));
-                    }
+                "object"
+                    if is.get("x-kubernetes-map-type").and_then(Value::as_str)
+                        != Some("atomic") =>
+                {
+                    // Upstream reports the list type as the bad value here.
+                    errs.push(super::invalid(
+                        &child(&items_fld, "x-kubernetes-map-type"),
+                        &json!(lt),
+                        detail,
+                    ));
                 }
                 _ => {}
             }
