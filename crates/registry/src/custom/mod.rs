@@ -17,6 +17,7 @@
 pub mod defaults;
 pub mod formats;
 pub mod listtype;
+mod numbers;
 pub mod prune;
 pub mod render;
 pub mod scale;
