@@ -8,6 +8,7 @@ pub mod error;
 pub mod gvk;
 pub mod meta;
 pub mod patch;
+pub mod protobuf;
 pub mod resources;
 pub mod schema;
 pub mod selectors;
