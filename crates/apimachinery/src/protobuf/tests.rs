@@ -500,3 +500,15 @@ fn real_kubectl_bodies_decode_to_its_json() {
         assert_eq!(decode_request(body), Ok(want), "{name}");
     }
 }
+
+proptest::proptest! {
+    /// Arbitrary and corrupted bodies give errors or values, never panics.
+    #[test]
+    fn hostile_bodies_never_panic(noise in proptest::collection::vec(proptest::num::u8::ANY, 0..200), at in 0usize..223) {
+        let _ = decode_request(&[MAGIC, &noise].concat());
+        let mut body = include_bytes!("testdata/kubectl-deployments.pb").to_vec();
+        let at = at.min(body.len() - 1);
+        body.splice(at..at + 1, noise.iter().copied().take(8));
+        let _ = decode_request(&body);
+    }
+}
