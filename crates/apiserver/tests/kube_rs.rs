@@ -92,9 +92,11 @@ async fn typed_configmap_crud() {
         .expect("json patch");
     assert_eq!(patched.data.as_ref().map(|d| d.len()), Some(2));
 
-    // Delete returns the object (no finalizers), then it is gone.
+    // Immediate deletion (no graceful period, no finalizers) answers with a
+    // success Status naming the object; then it is gone.
     let deleted = api.delete("one", &DeleteParams::default()).await.expect("delete");
-    assert!(deleted.left().is_some());
+    let status = deleted.right().expect("a Status for a configmap delete");
+    assert_eq!(status.details.map(|d| d.name), Some("one".to_string()));
     let err = api_code(api.get("one").await);
     assert_eq!(err.code, 404);
     assert_eq!(err.reason, "NotFound");
