@@ -57,7 +57,13 @@ async fn typed_configmap_crud() {
     assert!(meta.creation_timestamp.is_some());
 
     let got = api.get("one").await.expect("get");
-    assert_eq!(got.data.as_ref().and_then(|d| d.get("k")).map(String::as_str), Some("v"));
+    assert_eq!(
+        got.data
+            .as_ref()
+            .and_then(|d| d.get("k"))
+            .map(String::as_str),
+        Some("v")
+    );
 
     let list = api.list(&ListParams::default()).await.expect("list");
     assert_eq!(list.items.len(), 1);
@@ -67,7 +73,10 @@ async fn typed_configmap_crud() {
     let mut next = got.clone();
     next.data = Some([("k".to_string(), "v2".to_string())].into());
     let replaced = api.replace("one", &pp, &next).await.expect("replace");
-    assert_ne!(replaced.metadata.resource_version, got.metadata.resource_version);
+    assert_ne!(
+        replaced.metadata.resource_version,
+        got.metadata.resource_version
+    );
 
     // JSON merge patch: null removes, new keys are added.
     let patched = api
@@ -78,7 +87,10 @@ async fn typed_configmap_crud() {
         )
         .await
         .expect("merge patch");
-    assert_eq!(patched.data, Some([("k2".to_string(), "b".to_string())].into()));
+    assert_eq!(
+        patched.data,
+        Some([("k2".to_string(), "b".to_string())].into())
+    );
 
     // JSON patch.
     // The json-patch type is inferred from the variant, so no direct dependency.
@@ -94,7 +106,10 @@ async fn typed_configmap_crud() {
 
     // Immediate deletion (no graceful period, no finalizers) answers with a
     // success Status naming the object; then it is gone.
-    let deleted = api.delete("one", &DeleteParams::default()).await.expect("delete");
+    let deleted = api
+        .delete("one", &DeleteParams::default())
+        .await
+        .expect("delete");
     let status = deleted.right().expect("a Status for a configmap delete");
     assert_eq!(status.details.map(|d| d.name), Some("one".to_string()));
     let err = api_code(api.get("one").await);
@@ -140,7 +155,11 @@ async fn deployment_strategic_and_apply() {
     assert_eq!(err.code, 409, "{err:?}");
     assert_eq!(err.reason, "Conflict");
     let d = api
-        .patch("web", &PatchParams::apply("other").force(), &Patch::Apply(&applied))
+        .patch(
+            "web",
+            &PatchParams::apply("other").force(),
+            &Patch::Apply(&applied),
+        )
         .await
         .expect("forced apply");
     assert_eq!(d.spec.replicas, Some(5));
@@ -170,8 +189,14 @@ async fn dynamic_object_api() {
     let api: Api<DynamicObject> = Api::namespaced_with(ts.client().await, "test", &ar);
     let mut obj = DynamicObject::new("dyn", &ar);
     obj.data = json!({"data": {"x": "1"}});
-    let created = api.create(&PostParams::default(), &obj).await.expect("create");
-    assert_eq!(created.types.as_ref().map(|t| t.kind.as_str()), Some("ConfigMap"));
+    let created = api
+        .create(&PostParams::default(), &obj)
+        .await
+        .expect("create");
+    assert_eq!(
+        created.types.as_ref().map(|t| t.kind.as_str()),
+        Some("ConfigMap")
+    );
     assert_eq!(created.data["data"]["x"], "1");
     let list = api.list(&ListParams::default()).await.expect("list");
     assert_eq!(list.items.len(), 1);
@@ -181,7 +206,10 @@ async fn dynamic_object_api() {
     let api: Api<DynamicObject> = Api::namespaced_with(ts.client().await, "test", &ar);
     let d = serde_json::to_value(deployment("dyn-web", 3)).expect("json");
     let obj: DynamicObject = serde_json::from_value(d).expect("dynamic");
-    let created = api.create(&PostParams::default(), &obj).await.expect("create deploy");
+    let created = api
+        .create(&PostParams::default(), &obj)
+        .await
+        .expect("create deploy");
     assert_eq!(created.data["spec"]["replicas"], 3);
     // Defaults are filled in by the server.
     assert_eq!(created.data["spec"]["strategy"]["type"], "RollingUpdate");
@@ -195,7 +223,11 @@ async fn list_paging_and_selectors() {
         let parity = if i % 2 == 0 { "even" } else { "odd" };
         api.create(
             &PostParams::default(),
-            &cm(&format!("cm-{i:02}"), json!({"parity": parity, "set": "paged"}), json!({})),
+            &cm(
+                &format!("cm-{i:02}"),
+                json!({"parity": parity, "set": "paged"}),
+                json!({}),
+            ),
         )
         .await
         .expect("create");
@@ -219,7 +251,10 @@ async fn list_paging_and_selectors() {
     }
     assert_eq!(pages, 3);
     let want: Vec<String> = (0..25).map(|i| format!("cm-{i:02}")).collect();
-    assert_eq!(names, want, "pages are in name order without gaps or repeats");
+    assert_eq!(
+        names, want,
+        "pages are in name order without gaps or repeats"
+    );
 
     let even = api
         .list(&ListParams::default().labels("parity=even"))
@@ -276,7 +311,10 @@ async fn api_errors() {
     assert_eq!(details.name, "ghost");
     assert_eq!(details.kind, "configmaps");
 
-    let invalid = api_code(api.create(&pp, &cm("Not_Valid", json!({}), json!({}))).await);
+    let invalid = api_code(
+        api.create(&pp, &cm("Not_Valid", json!({}), json!({})))
+            .await,
+    );
     assert_eq!((invalid.code, invalid.reason.as_str()), (422, "Invalid"));
     let causes = invalid.details.expect("details").causes;
     assert!(

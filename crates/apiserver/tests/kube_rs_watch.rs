@@ -6,14 +6,18 @@ mod common;
 use common::TestServer;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::runtime::watcher::{self, Event};
 use serde_json::json;
 use std::time::Duration;
 
 fn cm(name: &str, v: &str) -> ConfigMap {
-    serde_json::from_value(json!({"metadata": {"name": name, "labels": {"w": "yes"}}, "data": {"k": v}}))
-        .expect("configmap")
+    serde_json::from_value(
+        json!({"metadata": {"name": name, "labels": {"w": "yes"}}, "data": {"k": v}}),
+    )
+    .expect("configmap")
 }
 
 async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
@@ -27,7 +31,9 @@ async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
 async fn runtime_watcher_sees_create_update_delete() {
     let ts = TestServer::start().await;
     let api: Api<ConfigMap> = Api::namespaced(ts.client().await, "test");
-    api.create(&PostParams::default(), &cm("before", "0")).await.expect("create");
+    api.create(&PostParams::default(), &cm("before", "0"))
+        .await
+        .expect("create");
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let stream = watcher::watcher(api.clone(), watcher::Config::default().labels("w=yes"));
@@ -36,7 +42,9 @@ async fn runtime_watcher_sees_create_update_delete() {
         while let Ok(Some(ev)) = stream.try_next().await {
             let line = match ev {
                 Event::Init => "init".to_string(),
-                Event::InitApply(o) => format!("init-apply {}", o.metadata.name.unwrap_or_default()),
+                Event::InitApply(o) => {
+                    format!("init-apply {}", o.metadata.name.unwrap_or_default())
+                }
                 Event::InitDone => "init-done".to_string(),
                 Event::Apply(o) => format!(
                     "apply {} {}",
@@ -55,7 +63,9 @@ async fn runtime_watcher_sees_create_update_delete() {
     assert_eq!(next(&mut rx).await, "init-apply before");
     assert_eq!(next(&mut rx).await, "init-done");
 
-    api.create(&PostParams::default(), &cm("live", "1")).await.expect("create");
+    api.create(&PostParams::default(), &cm("live", "1"))
+        .await
+        .expect("create");
     assert_eq!(next(&mut rx).await, "apply live 1");
     api.patch(
         "live",
@@ -74,7 +84,9 @@ async fn runtime_watcher_sees_create_update_delete() {
     .await
     .expect("unlabel");
     assert_eq!(next(&mut rx).await, "delete before");
-    api.delete("live", &DeleteParams::default()).await.expect("delete");
+    api.delete("live", &DeleteParams::default())
+        .await
+        .expect("delete");
     assert_eq!(next(&mut rx).await, "delete live");
     task.abort();
 }
@@ -83,7 +95,9 @@ async fn runtime_watcher_sees_create_update_delete() {
 async fn watch_from_resource_version_replays_later_changes() {
     let ts = TestServer::start().await;
     let api: Api<ConfigMap> = Api::namespaced(ts.client().await, "test");
-    api.create(&PostParams::default(), &cm("old", "0")).await.expect("create");
+    api.create(&PostParams::default(), &cm("old", "0"))
+        .await
+        .expect("create");
     let rv = api
         .list(&ListParams::default())
         .await
@@ -91,8 +105,12 @@ async fn watch_from_resource_version_replays_later_changes() {
         .metadata
         .resource_version
         .expect("rv");
-    api.create(&PostParams::default(), &cm("new", "1")).await.expect("create");
-    api.delete("old", &DeleteParams::default()).await.expect("delete");
+    api.create(&PostParams::default(), &cm("new", "1"))
+        .await
+        .expect("create");
+    api.delete("old", &DeleteParams::default())
+        .await
+        .expect("delete");
 
     let stream = api
         .watch(&WatchParams::default().timeout(5), &rv)
@@ -116,8 +134,11 @@ async fn watch_from_resource_version_replays_later_changes() {
         .watch(&WatchParams::default().timeout(1), "0")
         .await
         .expect("watch");
-    let all = tokio::time::timeout(Duration::from_secs(10), Box::pin(stream).collect::<Vec<_>>())
-        .await
-        .expect("watch closed after timeoutSeconds");
+    let all = tokio::time::timeout(
+        Duration::from_secs(10),
+        Box::pin(stream).collect::<Vec<_>>(),
+    )
+    .await
+    .expect("watch closed after timeoutSeconds");
     assert!(all.iter().all(|e| e.is_ok()));
 }

@@ -113,7 +113,11 @@ fn apply_multi_document_with_crd_and_instance() {
         "configmap/web-config created",
         "customresourcedefinition.apiextensions.k8s.io/widgets.example.com created",
     ] {
-        assert!(out.stdout.contains(line), "missing {line:?} in:\n{}", out.stdout);
+        assert!(
+            out.stdout.contains(line),
+            "missing {line:?} in:\n{}",
+            out.stdout
+        );
     }
 
     s.kubectl(&[
@@ -125,7 +129,8 @@ fn apply_multi_document_with_crd_and_instance() {
     .ok();
     let out = s.kubectl_stdin(&["apply", "-f", "-"], Some(WIDGET)).ok();
     assert!(
-        out.stdout.contains("widget.example.com/blue-widget created"),
+        out.stdout
+            .contains("widget.example.com/blue-widget created"),
         "{}",
         out.stdout
     );
@@ -187,12 +192,19 @@ fn server_side_apply_conflicts_after_scale() {
         .kubectl_stdin(&["apply", "--server-side", "-f", "-"], Some(DEPLOY))
         .ok();
     assert!(
-        out.stdout.contains("deployment.apps/ssa serverside-applied"),
+        out.stdout
+            .contains("deployment.apps/ssa serverside-applied"),
         "{}",
         out.stdout
     );
     let out = s
-        .kubectl(&["get", "deploy", "ssa", "-o", "jsonpath={.metadata.managedFields[*].manager}"])
+        .kubectl(&[
+            "get",
+            "deploy",
+            "ssa",
+            "-o",
+            "jsonpath={.metadata.managedFields[*].manager}",
+        ])
         .ok();
     assert!(out.stdout.contains("kubectl"), "{}", out.stdout);
 

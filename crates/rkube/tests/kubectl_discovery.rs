@@ -21,7 +21,13 @@ fn api_resources_rows() {
         &["configmaps", "cm", "v1", "true", "ConfigMap"],
         &["namespaces", "ns", "v1", "false", "Namespace"],
         &["services", "svc", "v1", "true", "Service"],
-        &["customresourcedefinitions", "crd,crds", "apiextensions.k8s.io/v1", "false", "CustomResourceDefinition"],
+        &[
+            "customresourcedefinitions",
+            "crd,crds",
+            "apiextensions.k8s.io/v1",
+            "false",
+            "CustomResourceDefinition",
+        ],
         &["secrets", "v1", "true", "Secret"],
         &["nodes", "no", "v1", "false", "Node"],
     ];
@@ -34,16 +40,37 @@ fn api_resources_rows() {
         .kubectl(&["api-resources", "--api-group=apps", "-o", "name"])
         .ok();
     let names: Vec<&str> = out.stdout.lines().collect();
-    for n in ["deployments.apps", "replicasets.apps", "statefulsets.apps", "daemonsets.apps"] {
+    for n in [
+        "deployments.apps",
+        "replicasets.apps",
+        "statefulsets.apps",
+        "daemonsets.apps",
+    ] {
         assert!(names.contains(&n), "{n} missing: {names:?}");
     }
-    let out = s.kubectl(&["api-resources", "--namespaced=false", "-o", "name"]).ok();
-    assert!(out.stdout.lines().any(|l| l == "namespaces"), "{}", out.stdout);
+    let out = s
+        .kubectl(&["api-resources", "--namespaced=false", "-o", "name"])
+        .ok();
+    assert!(
+        out.stdout.lines().any(|l| l == "namespaces"),
+        "{}",
+        out.stdout
+    );
     assert!(!out.stdout.lines().any(|l| l == "pods"), "{}", out.stdout);
 
     let out = s.kubectl(&["api-versions"]).ok();
-    for v in ["v1", "apps/v1", "apiextensions.k8s.io/v1", "batch/v1", "rbac.authorization.k8s.io/v1"] {
-        assert!(out.stdout.lines().any(|l| l == v), "{v} missing:\n{}", out.stdout);
+    for v in [
+        "v1",
+        "apps/v1",
+        "apiextensions.k8s.io/v1",
+        "batch/v1",
+        "rbac.authorization.k8s.io/v1",
+    ] {
+        assert!(
+            out.stdout.lines().any(|l| l == v),
+            "{v} missing:\n{}",
+            out.stdout
+        );
     }
 }
 
@@ -52,17 +79,35 @@ fn explain_fields() {
     let s = Server::start();
     let out = s.kubectl(&["explain", "deployment.spec.replicas"]).ok();
     assert!(out.stdout.contains("GROUP:      apps"), "{}", out.stdout);
-    assert!(out.stdout.contains("KIND:       Deployment"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("KIND:       Deployment"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("VERSION:    v1"), "{}", out.stdout);
-    assert!(out.stdout.contains("FIELD: replicas <integer>"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("FIELD: replicas <integer>"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("DESCRIPTION:"), "{}", out.stdout);
-    assert!(out.stdout.to_lowercase().contains("number of desired pods"), "{}", out.stdout);
+    assert!(
+        out.stdout.to_lowercase().contains("number of desired pods"),
+        "{}",
+        out.stdout
+    );
 
     let out = s.kubectl(&["explain", "configmap"]).ok();
     assert!(out.stdout.contains("FIELDS:"), "{}", out.stdout);
-    assert!(out.stdout.contains("data\t<map[string]string>"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("data\t<map[string]string>"),
+        "{}",
+        out.stdout
+    );
 
-    let out = s.kubectl(&["explain", "deployment.spec.nosuchfield"]).fails();
+    let out = s
+        .kubectl(&["explain", "deployment.spec.nosuchfield"])
+        .fails();
     assert!(
         out.stderr.contains(r#"field "nosuchfield" does not exist"#),
         "{}",
@@ -113,25 +158,59 @@ fn create_generators() {
         .ok();
     assert_eq!(out.stdout.trim(), "configmap/settings created");
     let out = s
-        .kubectl(&["get", "cm", "settings", "-n", "team-a", "-o", "jsonpath={.data.color},{.data.size}"])
+        .kubectl(&[
+            "get",
+            "cm",
+            "settings",
+            "-n",
+            "team-a",
+            "-o",
+            "jsonpath={.data.color},{.data.size}",
+        ])
         .ok();
     assert_eq!(out.stdout, "blue,3");
 
     // A client-side dry run prints the object without creating it.
     let out = s
-        .kubectl(&["create", "configmap", "dry", "--from-literal=a=b", "--dry-run=client", "-o", "yaml"])
+        .kubectl(&[
+            "create",
+            "configmap",
+            "dry",
+            "--from-literal=a=b",
+            "--dry-run=client",
+            "-o",
+            "yaml",
+        ])
         .ok();
     assert!(out.stdout.contains("name: dry"), "{}", out.stdout);
     // A server-side dry run goes through the server, which stores nothing.
     let out = s
-        .kubectl(&["create", "configmap", "dry", "--from-literal=a=b", "--dry-run=server"])
+        .kubectl(&[
+            "create",
+            "configmap",
+            "dry",
+            "--from-literal=a=b",
+            "--dry-run=server",
+        ])
         .ok();
-    assert!(out.stdout.contains("configmap/dry created (server dry run)"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("configmap/dry created (server dry run)"),
+        "{}",
+        out.stdout
+    );
     s.kubectl(&["get", "cm", "dry"]).fails();
 
     // A namespace that does not exist is refused.
     let out = s
-        .kubectl(&["create", "configmap", "x", "-n", "nowhere", "--from-literal=a=b"])
+        .kubectl(&[
+            "create",
+            "configmap",
+            "x",
+            "-n",
+            "nowhere",
+            "--from-literal=a=b",
+        ])
         .fails();
     assert!(
         out.stderr.contains(r#"namespaces "nowhere" not found"#),
@@ -162,18 +241,33 @@ spec:
 "#;
     s.kubectl_stdin(&["apply", "-f", "-"], Some(crd)).ok();
     let out = s
-        .kubectl(&["wait", "--for=condition=Established", "--timeout=30s", "crd/gadgets.example.org"])
+        .kubectl(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=30s",
+            "crd/gadgets.example.org",
+        ])
         .ok();
     assert_eq!(
         out.stdout.trim(),
         "customresourcedefinition.apiextensions.k8s.io/gadgets.example.org condition met"
     );
-    s.kubectl(&["wait", "--for=condition=NamesAccepted", "--timeout=30s", "crd/gadgets.example.org"])
-        .ok();
+    s.kubectl(&[
+        "wait",
+        "--for=condition=NamesAccepted",
+        "--timeout=30s",
+        "crd/gadgets.example.org",
+    ])
+    .ok();
 
     s.kubectl(&["create", "namespace", "waiting"]).ok();
     let out = s
-        .kubectl(&["wait", "--for=jsonpath={.status.phase}=Active", "--timeout=30s", "namespace/waiting"])
+        .kubectl(&[
+            "wait",
+            "--for=jsonpath={.status.phase}=Active",
+            "--timeout=30s",
+            "namespace/waiting",
+        ])
         .ok();
     assert_eq!(out.stdout.trim(), "namespace/waiting condition met");
 
@@ -185,13 +279,25 @@ spec:
     .ok();
     let bg = wait_in_background(&s, "--for=jsonpath={.data.state}=done", "cm/slow");
     std::thread::sleep(std::time::Duration::from_secs(2));
-    s.kubectl(&["patch", "cm", "slow", "--type=merge", "-p", r#"{"data":{"state":"done"}}"#])
-        .ok();
+    s.kubectl(&[
+        "patch",
+        "cm",
+        "slow",
+        "--type=merge",
+        "-p",
+        r#"{"data":{"state":"done"}}"#,
+    ])
+    .ok();
     let out = bg.join().expect("wait thread").ok();
     assert_eq!(out.stdout.trim(), "configmap/slow condition met");
 
     let out = s
-        .kubectl(&["wait", "--for=jsonpath={.data.state}=never", "--timeout=2s", "cm/slow"])
+        .kubectl(&[
+            "wait",
+            "--for=jsonpath={.data.state}=never",
+            "--timeout=2s",
+            "cm/slow",
+        ])
         .fails();
     assert!(out.stderr.contains("timed out"), "{}", out.stderr);
 
@@ -210,7 +316,12 @@ fn wait_in_background(
     object: &str,
 ) -> std::thread::JoinHandle<common::Output> {
     let kc = s.kubeconfig.clone();
-    let args = ["wait".to_string(), what.to_string(), "--timeout=30s".into(), object.to_string()];
+    let args = [
+        "wait".to_string(),
+        what.to_string(),
+        "--timeout=30s".into(),
+        object.to_string(),
+    ];
     std::thread::spawn(move || {
         common::run(
             std::process::Command::new("kubectl")

@@ -16,12 +16,14 @@ fn invalid_name_is_invalid() {
         .kubectl_stdin(&["apply", "-f", "-"], Some(&cm("Bad_Name")))
         .fails();
     assert!(
-        out.stderr.contains(r#"The ConfigMap "Bad_Name" is invalid"#),
+        out.stderr
+            .contains(r#"The ConfigMap "Bad_Name" is invalid"#),
         "{}",
         out.stderr
     );
     assert!(
-        out.stderr.contains(r#"metadata.name: Invalid value: "Bad_Name""#),
+        out.stderr
+            .contains(r#"metadata.name: Invalid value: "Bad_Name""#),
         "{}",
         out.stderr
     );
@@ -51,7 +53,8 @@ spec:
 "#;
     let out = s.kubectl_stdin(&["apply", "-f", "-"], Some(bad)).fails();
     assert!(
-        out.stderr.contains(r#"The Deployment "mismatch" is invalid"#)
+        out.stderr
+            .contains(r#"The Deployment "mismatch" is invalid"#)
             && out.stderr.contains("spec.template.metadata.labels"),
         "{}",
         out.stderr
@@ -62,11 +65,16 @@ spec:
 #[test]
 fn unknown_field_strict_validation() {
     let s = Server::start();
-    let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strict\ndata:\n  k: v\nbogus: 1\n";
+    let doc =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strict\ndata:\n  k: v\nbogus: 1\n";
     let out = s
         .kubectl_stdin(&["apply", "--validate=strict", "-f", "-"], Some(doc))
         .fails();
-    assert!(out.stderr.contains(r#"unknown field "bogus""#), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(r#"unknown field "bogus""#),
+        "{}",
+        out.stderr
+    );
     s.kubectl(&["get", "cm", "strict"]).fails();
 
     // Nested unknown fields are named by their path.
@@ -99,7 +107,11 @@ spec:
     let out = s
         .kubectl_stdin(&["apply", "--validate=warn", "-f", "-"], Some(doc))
         .ok();
-    assert!(out.stderr.contains(r#"unknown field "bogus""#), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(r#"unknown field "bogus""#),
+        "{}",
+        out.stderr
+    );
     let out = s.kubectl(&["get", "cm", "strict", "-o", "json"]).ok();
     assert!(!out.stdout.contains("bogus"), "{}", out.stdout);
 }
@@ -113,14 +125,17 @@ fn missing_objects_are_not_found() {
         out.stderr.trim(),
         r#"Error from server (NotFound): configmaps "nope" not found"#
     );
-    let out = s.kubectl(&["get", "deploy", "nope", "-n", "kube-system"]).fails();
+    let out = s
+        .kubectl(&["get", "deploy", "nope", "-n", "kube-system"])
+        .fails();
     assert_eq!(
         out.stderr.trim(),
         r#"Error from server (NotFound): deployments.apps "nope" not found"#
     );
     let out = s.kubectl(&["get", "cm", "-n", "no-such-ns"]).ok();
     assert!(
-        out.stderr.contains("No resources found in no-such-ns namespace."),
+        out.stderr
+            .contains("No resources found in no-such-ns namespace."),
         "{}",
         out.stderr
     );
@@ -136,7 +151,8 @@ fn missing_objects_are_not_found() {
 #[test]
 fn stale_replace_is_conflict() {
     let s = Server::start();
-    s.kubectl_stdin(&["create", "-f", "-"], Some(&cm("race"))).ok();
+    s.kubectl_stdin(&["create", "-f", "-"], Some(&cm("race")))
+        .ok();
     let stale = s.kubectl(&["get", "cm", "race", "-o", "yaml"]).ok().stdout;
     assert!(stale.contains("resourceVersion:"), "{stale}");
 
@@ -170,7 +186,9 @@ fn stale_replace_is_conflict() {
     assert_eq!(out.stdout, "mine");
 
     // Creating it again is AlreadyExists.
-    let out = s.kubectl_stdin(&["create", "-f", "-"], Some(&cm("race"))).fails();
+    let out = s
+        .kubectl_stdin(&["create", "-f", "-"], Some(&cm("race")))
+        .fails();
     assert!(
         out.stderr
             .contains(r#"Error from server (AlreadyExists): error when creating "STDIN": configmaps "race" already exists"#),
@@ -204,7 +222,8 @@ fn malformed_yaml_is_rejected() {
         )
         .fails();
     assert!(
-        out.stderr.contains(r#"no matches for kind "Nope" in version "example.com/v1""#),
+        out.stderr
+            .contains(r#"no matches for kind "Nope" in version "example.com/v1""#),
         "{}",
         out.stderr
     );
@@ -220,5 +239,9 @@ fn malformed_yaml_is_rejected() {
             bad.to_str().unwrap(),
         ])
         .fails();
-    assert!(out.stderr.contains("BadRequest") || out.stderr.contains("400"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("BadRequest") || out.stderr.contains("400"),
+        "{}",
+        out.stderr
+    );
 }

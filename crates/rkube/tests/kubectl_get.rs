@@ -56,7 +56,12 @@ fn seeded() -> Server {
 fn get_tables() {
     let s = seeded();
     let out = s.kubectl(&["get", "configmaps"]).ok();
-    assert_eq!(header(&out.stdout), ["NAME", "DATA", "AGE"], "{}", out.stdout);
+    assert_eq!(
+        header(&out.stdout),
+        ["NAME", "DATA", "AGE"],
+        "{}",
+        out.stdout
+    );
     let alpha = row(&out.stdout, "alpha").expect("alpha row");
     assert_eq!(alpha[1], "2", "{}", out.stdout);
     let gamma = row(&out.stdout, "gamma").expect("gamma row");
@@ -91,10 +96,20 @@ fn get_tables() {
         out.stdout
     );
     let web = row(&out.stdout, "web").expect("web row");
-    assert_eq!(&web[5..], ["nginx", "nginx:1.27", "app=web"], "{}", out.stdout);
+    assert_eq!(
+        &web[5..],
+        ["nginx", "nginx:1.27", "app=web"],
+        "{}",
+        out.stdout
+    );
 
     let out = s.kubectl(&["get", "namespaces"]).ok();
-    assert_eq!(header(&out.stdout), ["NAME", "STATUS", "AGE"], "{}", out.stdout);
+    assert_eq!(
+        header(&out.stdout),
+        ["NAME", "STATUS", "AGE"],
+        "{}",
+        out.stdout
+    );
     assert_eq!(row(&out.stdout, "default").expect("default")[1], "Active");
     assert!(row(&out.stdout, "kube-system").is_some(), "{}", out.stdout);
 
@@ -118,8 +133,19 @@ fn get_tables() {
 fn get_output_formats() {
     let s = seeded();
     let out = s.kubectl(&["get", "cm", "alpha", "-o", "yaml"]).ok();
-    for needle in ["apiVersion: v1", "kind: ConfigMap", "name: alpha", "a: \"1\"", "resourceVersion:", "uid:"] {
-        assert!(out.stdout.contains(needle), "missing {needle:?}:\n{}", out.stdout);
+    for needle in [
+        "apiVersion: v1",
+        "kind: ConfigMap",
+        "name: alpha",
+        "a: \"1\"",
+        "resourceVersion:",
+        "uid:",
+    ] {
+        assert!(
+            out.stdout.contains(needle),
+            "missing {needle:?}:\n{}",
+            out.stdout
+        );
     }
 
     let out = s.kubectl(&["get", "cm", "alpha", "-o", "json"]).ok();
@@ -143,7 +169,13 @@ fn get_output_formats() {
     }
 
     let out = s
-        .kubectl(&["get", "cm", "alpha", "-o", "jsonpath={.metadata.labels.tier}"])
+        .kubectl(&[
+            "get",
+            "cm",
+            "alpha",
+            "-o",
+            "jsonpath={.metadata.labels.tier}",
+        ])
         .ok();
     assert_eq!(out.stdout, "front");
     let out = s
@@ -159,7 +191,13 @@ fn get_output_formats() {
     assert_eq!(out.stdout, "alpha\nbeta\n");
 
     let out = s
-        .kubectl(&["get", "deploy", "web", "-o", "custom-columns=NAME:.metadata.name,REPLICAS:.spec.replicas"])
+        .kubectl(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "custom-columns=NAME:.metadata.name,REPLICAS:.spec.replicas",
+        ])
         .ok();
     assert_eq!(header(&out.stdout), ["NAME", "REPLICAS"]);
     assert_eq!(row(&out.stdout, "web").expect("web")[1], "3");
@@ -181,15 +219,13 @@ fn get_label_selectors() {
     assert_eq!(names("app=shop,tier!=front"), ["configmap/beta"]);
     assert_eq!(names("app in (blog)"), ["configmap/gamma"]);
     assert_eq!(names("tier"), ["configmap/alpha", "configmap/beta"]);
-    assert_eq!(
-        names("!tier,app"),
-        ["configmap/gamma"]
-    );
+    assert_eq!(names("!tier,app"), ["configmap/gamma"]);
     // No match is not an error: kubectl says so on stderr.
     let out = s.kubectl(&["get", "cm", "-l", "app=none"]).ok();
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert!(
-        out.stderr.contains("No resources found in default namespace."),
+        out.stderr
+            .contains("No resources found in default namespace."),
         "{}",
         out.stderr
     );
@@ -203,7 +239,8 @@ fn get_watch_streams_changes() {
     let s = seeded();
     let w = s.kubectl_bg(&["get", "cm", "-w"]);
     assert!(
-        w.wait_for(Duration::from_secs(30), |o| o.contains("alpha") && o.contains("gamma")),
+        w.wait_for(Duration::from_secs(30), |o| o.contains("alpha")
+            && o.contains("gamma")),
         "initial list not shown:\nstdout:\n{}\nstderr:\n{}",
         w.stdout(),
         w.stderr()
@@ -225,8 +262,16 @@ fn get_watch_streams_changes() {
     );
 
     // An update shows the object again with its new data count.
-    s.kubectl(&["patch", "cm", "delta", "--type", "merge", "-p", r#"{"data":{"z":"w"}}"#])
-        .ok();
+    s.kubectl(&[
+        "patch",
+        "cm",
+        "delta",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"z":"w"}}"#,
+    ])
+    .ok();
     assert!(
         w.wait_for(Duration::from_secs(30), |o| o
             .lines()

@@ -72,7 +72,8 @@ fn label_and_annotate() {
         "{}",
         out.stderr
     );
-    s.kubectl(&["label", "cm", "one", "tier=db", "--overwrite"]).ok();
+    s.kubectl(&["label", "cm", "one", "tier=db", "--overwrite"])
+        .ok();
     assert_eq!(jp(&s, &["cm", "one"], "{.metadata.labels.tier}"), "db");
 
     let out = s.kubectl(&["label", "cm", "one", "tier-"]).ok();
@@ -80,10 +81,22 @@ fn label_and_annotate() {
     assert_eq!(jp(&s, &["cm", "one"], "{.metadata.labels.tier}"), "");
 
     // Label many objects at once through a selector.
-    let out = s.kubectl(&["label", "cm", "-l", "app=shop", "env=prod"]).ok();
-    assert!(out.stdout.contains("configmap/one labeled"), "{}", out.stdout);
-    assert!(out.stdout.contains("configmap/two labeled"), "{}", out.stdout);
-    let out = s.kubectl(&["get", "cm", "-l", "env=prod", "-o", "name"]).ok();
+    let out = s
+        .kubectl(&["label", "cm", "-l", "app=shop", "env=prod"])
+        .ok();
+    assert!(
+        out.stdout.contains("configmap/one labeled"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("configmap/two labeled"),
+        "{}",
+        out.stdout
+    );
+    let out = s
+        .kubectl(&["get", "cm", "-l", "env=prod", "-o", "name"])
+        .ok();
     assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
 
     let out = s
@@ -151,7 +164,11 @@ fn patch_types() {
     ])
     .ok();
     assert_eq!(
-        jp(&s, &["deploy", "web"], "{.spec.template.spec.containers[*].name}"),
+        jp(
+            &s,
+            &["deploy", "web"],
+            "{.spec.template.spec.containers[*].name}"
+        ),
         "web"
     );
 
@@ -200,7 +217,15 @@ fn patch_types() {
 
     // The same patch twice: kubectl reports no change.
     let out = s
-        .kubectl(&["patch", "cm", "one", "--type", "merge", "-p", r#"{"data":{"k3":"v3"}}"#])
+        .kubectl(&[
+            "patch",
+            "cm",
+            "one",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"data":{"k3":"v3"}}"#,
+        ])
         .ok();
     assert_eq!(out.stdout.trim(), "configmap/one patched (no change)");
 
@@ -224,7 +249,11 @@ fn scale() {
 
     // The scale subresource itself.
     let out = s
-        .kubectl(&["get", "--raw", "/apis/apps/v1/namespaces/default/deployments/web/scale"])
+        .kubectl(&[
+            "get",
+            "--raw",
+            "/apis/apps/v1/namespaces/default/deployments/web/scale",
+        ])
         .ok();
     let v = json(&out);
     assert_eq!(v["kind"], "Scale");
@@ -234,7 +263,13 @@ fn scale() {
 
     // A precondition on the current count that does not hold fails.
     let out = s
-        .kubectl(&["scale", "deploy", "web", "--current-replicas=2", "--replicas=1"])
+        .kubectl(&[
+            "scale",
+            "deploy",
+            "web",
+            "--current-replicas=2",
+            "--replicas=1",
+        ])
         .fails();
     assert!(out.stderr.contains("expected"), "{}", out.stderr);
     assert_eq!(jp(&s, &["deploy", "web"], "{.spec.replicas}"), "4");
@@ -253,7 +288,11 @@ fn delete_by_name_label_and_all() {
     assert!(out.stderr.contains("NotFound"), "{}", out.stderr);
 
     let out = s.kubectl(&["delete", "cm", "-l", "app=shop"]).ok();
-    assert!(out.stdout.contains(r#"configmap "two" deleted"#), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(r#"configmap "two" deleted"#),
+        "{}",
+        out.stdout
+    );
     assert!(!out.stdout.contains("three"), "{}", out.stdout);
     let out = s.kubectl(&["get", "cm", "three", "-o", "name"]).ok();
     assert_eq!(out.stdout.trim(), "configmap/three");
@@ -263,7 +302,9 @@ fn delete_by_name_label_and_all() {
     for n in ["a", "b", "c"] {
         s.kubectl_stdin(
             &["apply", "-n", "scratch", "-f", "-"],
-            Some(&format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}\n")),
+            Some(&format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}\n"
+            )),
         )
         .ok();
     }
@@ -275,9 +316,13 @@ fn delete_by_name_label_and_all() {
             out.stdout
         );
     }
-    let out = s.kubectl(&["get", "cm", "-n", "scratch", "-o", "name"]).ok();
+    let out = s
+        .kubectl(&["get", "cm", "-n", "scratch", "-o", "name"])
+        .ok();
     assert!(
-        !out.stdout.lines().any(|l| ["configmap/a", "configmap/b", "configmap/c"].contains(&l)),
+        !out.stdout
+            .lines()
+            .any(|l| ["configmap/a", "configmap/b", "configmap/c"].contains(&l)),
         "{}",
         out.stdout
     );
@@ -292,11 +337,18 @@ fn delete_by_name_label_and_all() {
         "{}",
         out.stderr
     );
-    s.kubectl(&["delete", "cm", "ghost", "--ignore-not-found"]).ok();
+    s.kubectl(&["delete", "cm", "ghost", "--ignore-not-found"])
+        .ok();
 
     // Deleting a namespace removes it (possibly after Terminating).
-    s.kubectl(&["delete", "namespace", "scratch", "--wait=true", "--timeout=60s"])
-        .ok();
+    s.kubectl(&[
+        "delete",
+        "namespace",
+        "scratch",
+        "--wait=true",
+        "--timeout=60s",
+    ])
+    .ok();
     let out = s.kubectl(&["get", "ns", "scratch"]).fails();
     assert!(out.stderr.contains("NotFound"), "{}", out.stderr);
 }

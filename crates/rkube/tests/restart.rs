@@ -31,7 +31,8 @@ fn data_and_certificates_survive_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let mut s = Server::start_in(dir.path(), port, &[]);
-    s.kubectl_stdin(&["apply", "--validate=false", "-f", "-"], Some(&cm("kept"))).ok();
+    s.kubectl_stdin(&["apply", "--validate=false", "-f", "-"], Some(&cm("kept")))
+        .ok();
     s.kubectl_stdin(
         &["apply", "--validate=false", "-f", "-"],
         Some("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: persisted\n"),
@@ -74,8 +75,11 @@ async fn watch_resumes_from_resource_version_after_restart() {
     let path = dir.path().to_path_buf();
     let mut s = tokio::task::spawn_blocking(move || {
         let s = Server::start_in(&path, port, &[]);
-        s.kubectl_stdin(&["apply", "--validate=false", "-f", "-"], Some(&format!("{}---\n{}", cm("old-1"), cm("old-2"))))
-            .ok();
+        s.kubectl_stdin(
+            &["apply", "--validate=false", "-f", "-"],
+            Some(&format!("{}---\n{}", cm("old-1"), cm("old-2"))),
+        )
+        .ok();
         s
     })
     .await
@@ -83,16 +87,26 @@ async fn watch_resumes_from_resource_version_after_restart() {
 
     let api: Api<ConfigMap> = Api::namespaced(client(&s).await, "default");
     let list = api.list(&ListParams::default()).await.expect("list");
-    let rv = list.metadata.resource_version.expect("list resourceVersion");
-    assert!(list.items.iter().any(|c| c.metadata.name.as_deref() == Some("old-2")));
+    let rv = list
+        .metadata
+        .resource_version
+        .expect("list resourceVersion");
+    assert!(
+        list.items
+            .iter()
+            .any(|c| c.metadata.name.as_deref() == Some("old-2"))
+    );
 
     let path = dir.path().to_path_buf();
     let s2 = tokio::task::spawn_blocking(move || {
         s.stop();
         drop(s);
         let s = Server::start_in(&path, port, &[]);
-        s.kubectl_stdin(&["apply", "--validate=false", "-f", "-"], Some(&format!("{}---\n{}", cm("new-1"), cm("new-2"))))
-            .ok();
+        s.kubectl_stdin(
+            &["apply", "--validate=false", "-f", "-"],
+            Some(&format!("{}---\n{}", cm("new-1"), cm("new-2"))),
+        )
+        .ok();
         s.kubectl(&["delete", "cm", "old-1"]).ok();
         s
     })
@@ -121,10 +135,11 @@ async fn watch_resumes_from_resource_version_after_restart() {
         };
         seen.push((kind.into(), obj.metadata.name.unwrap_or_default()));
     }
-    let want: Vec<(String, String)> = [("ADDED", "new-1"), ("ADDED", "new-2"), ("DELETED", "old-1")]
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
+    let want: Vec<(String, String)> =
+        [("ADDED", "new-1"), ("ADDED", "new-2"), ("DELETED", "old-1")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
     assert_eq!(seen, want, "events after the restart");
     drop(s2);
 }
@@ -136,13 +151,23 @@ fn acknowledged_write_survives_sigkill() {
     let mut s = Server::start_in(dir.path(), port, &[]);
     for i in 0..5 {
         let out = s
-            .kubectl_stdin(&["create", "--validate=false", "-f", "-"], Some(&cm(&format!("acked-{i}"))))
+            .kubectl_stdin(
+                &["create", "--validate=false", "-f", "-"],
+                Some(&cm(&format!("acked-{i}"))),
+            )
             .ok();
         assert!(out.stdout.contains("created"), "{}", out.stdout);
     }
     // Right after the acknowledgement, without any grace.
     let out = s
-        .kubectl(&["patch", "cm", "acked-4", "--type=merge", "-p", r#"{"data":{"k":"patched"}}"#])
+        .kubectl(&[
+            "patch",
+            "cm",
+            "acked-4",
+            "--type=merge",
+            "-p",
+            r#"{"data":{"k":"patched"}}"#,
+        ])
         .ok();
     assert!(out.stdout.contains("patched"), "{}", out.stdout);
     s.kill9();
@@ -151,7 +176,9 @@ fn acknowledged_write_survives_sigkill() {
     let out = s.kubectl(&["get", "cm", "-o", "name"]).ok();
     for i in 0..5 {
         assert!(
-            out.stdout.lines().any(|l| l == format!("configmap/acked-{i}")),
+            out.stdout
+                .lines()
+                .any(|l| l == format!("configmap/acked-{i}")),
             "acked-{i} lost after SIGKILL:\n{}",
             out.stdout
         );

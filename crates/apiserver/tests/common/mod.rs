@@ -31,7 +31,6 @@ impl Drop for TestServer {
     }
 }
 
-
 impl TestServer {
     pub async fn start() -> TestServer {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -39,7 +38,9 @@ impl TestServer {
         // Cluster CA.
         let ca_key = KeyPair::generate().expect("ca key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-        ca_params.distinguished_name.push(DnType::CommonName, "test-ca");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "test-ca");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
@@ -55,19 +56,27 @@ impl TestServer {
         let mut srv_params =
             CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
                 .expect("server params");
-        srv_params.distinguished_name.push(DnType::CommonName, "rkube-test");
+        srv_params
+            .distinguished_name
+            .push(DnType::CommonName, "rkube-test");
         srv_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let srv_cert = srv_params.signed_by(&srv_key, &issuer).expect("server cert");
+        let srv_cert = srv_params
+            .signed_by(&srv_key, &issuer)
+            .expect("server cert");
 
         // Admin client certificate: CN is the user, O the group.
         let cli_key = KeyPair::generate().expect("client key");
         let mut cli_params = CertificateParams::new(Vec::<String>::new()).expect("client params");
-        cli_params.distinguished_name.push(DnType::CommonName, "test-admin");
+        cli_params
+            .distinguished_name
+            .push(DnType::CommonName, "test-admin");
         cli_params
             .distinguished_name
             .push(DnType::OrganizationName, "system:masters");
         cli_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let cli_cert = cli_params.signed_by(&cli_key, &issuer).expect("client cert");
+        let cli_cert = cli_params
+            .signed_by(&cli_key, &issuer)
+            .expect("client cert");
 
         let mut roots = rustls::RootCertStore::empty();
         roots.add(ca_cert.der().clone()).expect("add CA root");
@@ -94,11 +103,21 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let server = ApiServer::new(registry, authn, Arc::new(AllowAuthenticated), addr.to_string());
+        let server = ApiServer::new(
+            registry,
+            authn,
+            Arc::new(AllowAuthenticated),
+            addr.to_string(),
+        );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(apiserver::serve(listener, Arc::new(tls), server, async move {
-            let _ = rx.await;
-        }));
+        tokio::spawn(apiserver::serve(
+            listener,
+            Arc::new(tls),
+            server,
+            async move {
+                let _ = rx.await;
+            },
+        ));
 
         let pki = tempfile::tempdir().expect("tempdir");
         std::fs::write(pki.path().join("ca.crt"), &ca_pem).expect("write ca");

@@ -114,7 +114,10 @@ impl Server {
             .args(["--bind-address", "127.0.0.1"])
             .args(["--https-port", &port.to_string()])
             .args(extra)
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("dup log"))
             .stderr(log_file)
@@ -143,9 +146,7 @@ impl Server {
             }
             if self.url.is_empty()
                 && let Ok(text) = std::fs::read_to_string(&self.kubeconfig)
-                && let Some(url) = text
-                    .lines()
-                    .find_map(|l| l.trim().strip_prefix("server: "))
+                && let Some(url) = text.lines().find_map(|l| l.trim().strip_prefix("server: "))
             {
                 self.url = url.trim().to_string();
                 self.port = self
