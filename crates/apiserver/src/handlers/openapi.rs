@@ -1,13 +1,116 @@
-//! OpenAPI documents (SHIM until the schema branch lands).
-use crate::codec::Resp;
+//! `/openapi/v2`, `/openapi/v3` and `/openapi/v3/<group-version>`. Documents
+//! are rendered on first request and kept as bytes with their hash until the
+//! set of served resources (the catalog) changes.
+
+use crate::codec::{self, Resp};
 use crate::request::Query;
 use crate::serve::ApiServer;
-use apimachinery::ApiError;
-use std::sync::Arc;
+use apimachinery::{ApiError, ResourceInfo, openapi};
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use registry::engine::Catalog;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
-pub struct OpenApiCache;
+pub struct OpenApiCache {
+    inner: Mutex<Option<Rendered>>,
+}
 
-pub fn handle(_srv: &Arc<ApiServer>, _path: &str, _q: &Query) -> Result<Resp, ApiError> {
-    Err(ApiError::not_found_path())
+struct Rendered {
+    /// The catalog the documents were made from.
+    catalog: Arc<Catalog>,
+    v2: Option<Bytes>,
+    /// Path (`api/v1`, `apis/apps/v1`) → (document, hash).
+    v3: BTreeMap<String, (Option<Bytes>, String)>,
+    v3_index: Option<Bytes>,
+}
+
+fn resources(cat: &Catalog) -> Vec<(ResourceInfo, Option<Value>)> {
+    cat.all().iter().map(|r| ((**r).clone(), cat.custom(r).and_then(|c| c.schema.clone()))).collect()
+}
+
+fn gv_path(group: &str, version: &str) -> String {
+    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+}
+
+fn split_gv_path(path: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["api", v] => Some((String::new(), v.to_string())),
+        ["apis", g, v] => Some((g.to_string(), v.to_string())),
+        _ => None,
+    }
+}
+
+impl OpenApiCache {
+    fn with<R>(&self, cat: Arc<Catalog>, f: impl FnOnce(&mut Rendered) -> R) -> R {
+        let mut guard = self.inner.lock().expect("openapi lock");
+        let stale = guard.as_ref().is_none_or(|r| !Arc::ptr_eq(&r.catalog, &cat));
+        if stale {
+            let mut v3 = BTreeMap::new();
+            for (g, vs) in cat.groups() {
+                for v in vs {
+                    v3.insert(gv_path(&g, &v), (None, String::new()));
+                }
+            }
+            *guard = Some(Rendered { catalog: cat, v2: None, v3, v3_index: None });
+        }
+        f(guard.as_mut().expect("rendered"))
+    }
+}
+
+impl Rendered {
+    fn v3_doc(&mut self, path: &str) -> Option<(Bytes, String)> {
+        let (g, v) = split_gv_path(path)?;
+        let entry = self.v3.get(path)?;
+        if let Some(doc) = &entry.0 {
+            return Some((doc.clone(), entry.1.clone()));
+        }
+        let doc = openapi::v3_group_version(&g, &v, &resources(&self.catalog));
+        let bytes = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
+        let hash = openapi::document_hash(&bytes);
+        self.v3.insert(path.to_string(), (Some(bytes.clone()), hash.clone()));
+        Some((bytes, hash))
+    }
+}
+
+pub fn handle(srv: &Arc<ApiServer>, path: &str, query: &Query) -> Result<Resp, ApiError> {
+    let cat = srv.registry.catalog();
+    let rest = path.trim_start_matches("/openapi/").trim_end_matches('/');
+    srv.openapi.with(cat, |r| match rest {
+        "v2" => {
+            let bytes = r
+                .v2
+                .get_or_insert_with(|| Bytes::from(serde_json::to_vec(&openapi::v2_document(&resources(&r.catalog))).unwrap_or_default()))
+                .clone();
+            Ok(codec::bytes(StatusCode::OK, "application/json", bytes))
+        }
+        "v3" => {
+            if r.v3_index.is_none() {
+                let paths: Vec<String> = r.v3.keys().cloned().collect();
+                let mut pairs = vec![];
+                for p in paths {
+                    if let Some((_, hash)) = r.v3_doc(&p) {
+                        pairs.push((p, hash));
+                    }
+                }
+                r.v3_index = Some(Bytes::from(serde_json::to_vec(&openapi::v3_discovery(&pairs)).unwrap_or_default()));
+            }
+            Ok(codec::bytes(StatusCode::OK, "application/json", r.v3_index.clone().unwrap_or_default()))
+        }
+        p if p.starts_with("v3/") => {
+            let gv = &p[3..];
+            let (bytes, hash) = r.v3_doc(gv).ok_or_else(ApiError::not_found_path)?;
+            let mut resp = codec::bytes(StatusCode::OK, "application/json", bytes);
+            // A request naming the current hash may be cached for good, as upstream.
+            if query.get("hash").is_some_and(|h| *h == hash) {
+                resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, immutable"));
+            }
+            resp.headers_mut().insert(header::ETAG, HeaderValue::from_str(&format!("\"{hash}\"")).unwrap_or(HeaderValue::from_static("\"\"")));
+            Ok(resp)
+        }
+        _ => Err(ApiError::not_found_path()),
+    })
 }

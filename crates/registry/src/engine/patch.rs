@@ -36,6 +36,8 @@ impl Registry {
                 "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
             ));
         }
+        let mut applied = patch.clone();
+        let patch = &mut applied;
         if kind == PatchKind::Apply {
             self.check_kind(res, patch)?;
             let key = keys::object_key(res, ns, name);

@@ -46,10 +46,6 @@ impl Selection {
         Ok(Selection { labels, fields })
     }
 
-    pub fn is_everything(&self) -> bool {
-        self.labels.is_none() && self.fields.is_none()
-    }
-
     pub fn matches(&self, obj: &CachedObject) -> bool {
         if let Some(l) = &self.labels
             && !l.matches(&obj.labels)

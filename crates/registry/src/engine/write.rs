@@ -27,30 +27,30 @@ impl Registry {
         self.catalog().custom(res).is_some()
     }
 
-    /// The body must be of this resource's kind and version.
-    pub(crate) fn check_kind(&self, res: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
-        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-        let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        if !obj.is_object() {
+    /// The body must be of this resource's kind and version; a body without
+    /// them gets them from the URL, as upstream's decoder defaults them.
+    pub(crate) fn check_kind(&self, res: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
+        let Some(map) = obj.as_object_mut() else {
             return Err(ApiError::bad_request(
                 "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
             ));
-        }
+        };
+        let kind = map.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+        let av = map.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string();
         if kind.is_empty() {
-            return Err(ApiError::bad_request(format!(
-                "Object 'Kind' is missing in '{obj}'"
-            )));
-        }
-        if av != res.api_version() {
-            return Err(ApiError::bad_request(format!(
-                "the API version in the data ({av}) does not match the expected API version ({})",
-                res.api_version()
-            )));
-        }
-        if kind != res.kind {
+            map.insert("kind".into(), res.kind.clone().into());
+        } else if kind != res.kind {
             return Err(ApiError::bad_request(format!(
                 "the kind in the data ({kind}) does not match the expected kind ({})",
                 res.kind
+            )));
+        }
+        if av.is_empty() {
+            map.insert("apiVersion".into(), res.api_version().into());
+        } else if av != res.api_version() {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({av}) does not match the expected API version ({})",
+                res.api_version()
             )));
         }
         Ok(())
@@ -157,7 +157,7 @@ impl Registry {
         mut obj: Value,
         opts: &WriteOptions,
     ) -> Result<Value, ApiError> {
-        self.check_kind(res, &obj)?;
+        self.check_kind(res, &mut obj)?;
         let body_ns = m::namespace(&obj);
         if res.namespaced && !body_ns.is_empty() && body_ns != ns {
             return Err(ApiError::bad_request(
@@ -192,11 +192,11 @@ impl Registry {
         res: &ResourceInfo,
         ns: &str,
         name: &str,
-        obj: Value,
+        mut obj: Value,
         subresource: Option<&str>,
         opts: &WriteOptions,
     ) -> Result<Value, ApiError> {
-        self.check_kind(res, &obj)?;
+        self.check_kind(res, &mut obj)?;
         let body_name = m::name(&obj);
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::bad_request(format!(
