@@ -59,9 +59,11 @@ pub fn decode(ct: &str, body: &[u8]) -> Result<Value, ApiError> {
         }
         "application/vnd.kubernetes.protobuf" => apimachinery::protobuf::decode_request(body)
             .map_err(|e| ApiError::bad_request(e.to_string())),
-        "application/apply-patch+cbor" | "application/cbor" => Err(ApiError::unsupported_media_type(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, {ct} is not supported"
-        ))),
+        "application/apply-patch+cbor" | "application/cbor" => {
+            Err(ApiError::unsupported_media_type(format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, {ct} is not supported"
+            )))
+        }
         _ => serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("json: {e}"))),
     }
 }

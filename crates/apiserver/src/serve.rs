@@ -133,7 +133,9 @@ impl ApiServer {
             {
                 handlers::discovery::handle(self, p, req.headers())
             }
-            p if p.starts_with("/openapi/") => handlers::openapi::handle(self, p, &query),
+            p if p.starts_with("/openapi/") => {
+                handlers::openapi::handle(self, p, &query, req.headers())
+            }
             "" => Ok(codec::json(StatusCode::OK, &handlers::system::root_paths())),
             _ => Err(ApiError::not_found_path()),
         }

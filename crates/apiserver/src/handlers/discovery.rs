@@ -129,7 +129,12 @@ fn resource_list(
 fn subresource_kind(r: &ResourceInfo, sub: &str) -> (String, String, String, Vec<String>) {
     match subresource_info(r, sub) {
         Some(i) => (i.group, i.version, i.kind, i.verbs),
-        None => (String::new(), String::new(), r.kind.clone(), vec!["get".into()]),
+        None => (
+            String::new(),
+            String::new(),
+            r.kind.clone(),
+            vec!["get".into()],
+        ),
     }
 }
 

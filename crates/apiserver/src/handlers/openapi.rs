@@ -28,11 +28,18 @@ struct Rendered {
 }
 
 fn resources(cat: &Catalog) -> Vec<(ResourceInfo, Option<Value>)> {
-    cat.all().iter().map(|r| ((**r).clone(), cat.custom(r).and_then(|c| c.schema.clone()))).collect()
+    cat.all()
+        .iter()
+        .map(|r| ((**r).clone(), cat.custom(r).and_then(|c| c.schema.clone())))
+        .collect()
 }
 
 fn gv_path(group: &str, version: &str) -> String {
-    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
 }
 
 fn split_gv_path(path: &str) -> Option<(String, String)> {
@@ -47,7 +54,9 @@ fn split_gv_path(path: &str) -> Option<(String, String)> {
 impl OpenApiCache {
     fn with<R>(&self, cat: Arc<Catalog>, f: impl FnOnce(&mut Rendered) -> R) -> R {
         let mut guard = self.inner.lock().expect("openapi lock");
-        let stale = guard.as_ref().is_none_or(|r| !Arc::ptr_eq(&r.catalog, &cat));
+        let stale = guard
+            .as_ref()
+            .is_none_or(|r| !Arc::ptr_eq(&r.catalog, &cat));
         if stale {
             let mut v3 = BTreeMap::new();
             for (g, vs) in cat.groups() {
@@ -55,7 +64,12 @@ impl OpenApiCache {
                     v3.insert(gv_path(&g, &v), (None, String::new()));
                 }
             }
-            *guard = Some(Rendered { catalog: cat, v2: None, v3, v3_index: None });
+            *guard = Some(Rendered {
+                catalog: cat,
+                v2: None,
+                v3,
+                v3_index: None,
+            });
         }
         f(guard.as_mut().expect("rendered"))
     }
@@ -71,19 +85,43 @@ impl Rendered {
         let doc = openapi::v3_group_version(&g, &v, &resources(&self.catalog));
         let bytes = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
         let hash = openapi::document_hash(&bytes);
-        self.v3.insert(path.to_string(), (Some(bytes.clone()), hash.clone()));
+        self.v3
+            .insert(path.to_string(), (Some(bytes.clone()), hash.clone()));
         Some((bytes, hash))
     }
 }
 
-pub fn handle(srv: &Arc<ApiServer>, path: &str, query: &Query) -> Result<Resp, ApiError> {
+pub fn handle(
+    srv: &Arc<ApiServer>,
+    path: &str,
+    query: &Query,
+    headers: &http::HeaderMap,
+) -> Result<Resp, ApiError> {
     let cat = srv.registry.catalog();
+    // The v2 document is served as JSON only; a client that accepts only
+    // the protobuf encoding is told so (406), as upstream does for
+    // encodings it cannot produce.
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*/*");
+    let json_ok = accept.split(',').any(|a| {
+        let m = a.split(';').next().unwrap_or("").trim();
+        m == "application/json" || m == "*/*" || m == "application/*"
+    });
+    if !json_ok {
+        return Err(ApiError::not_found_path());
+    }
     let rest = path.trim_start_matches("/openapi/").trim_end_matches('/');
     srv.openapi.with(cat, |r| match rest {
         "v2" => {
-            let bytes = r
-                .v2
-                .get_or_insert_with(|| Bytes::from(serde_json::to_vec(&openapi::v2_document(&resources(&r.catalog))).unwrap_or_default()))
+            let bytes =
+                r.v2.get_or_insert_with(|| {
+                    Bytes::from(
+                        serde_json::to_vec(&openapi::v2_document(&resources(&r.catalog)))
+                            .unwrap_or_default(),
+                    )
+                })
                 .clone();
             Ok(codec::bytes(StatusCode::OK, "application/json", bytes))
         }
@@ -96,9 +134,15 @@ pub fn handle(srv: &Arc<ApiServer>, path: &str, query: &Query) -> Result<Resp, A
                         pairs.push((p, hash));
                     }
                 }
-                r.v3_index = Some(Bytes::from(serde_json::to_vec(&openapi::v3_discovery(&pairs)).unwrap_or_default()));
+                r.v3_index = Some(Bytes::from(
+                    serde_json::to_vec(&openapi::v3_discovery(&pairs)).unwrap_or_default(),
+                ));
             }
-            Ok(codec::bytes(StatusCode::OK, "application/json", r.v3_index.clone().unwrap_or_default()))
+            Ok(codec::bytes(
+                StatusCode::OK,
+                "application/json",
+                r.v3_index.clone().unwrap_or_default(),
+            ))
         }
         p if p.starts_with("v3/") => {
             let gv = &p[3..];
@@ -106,9 +150,16 @@ pub fn handle(srv: &Arc<ApiServer>, path: &str, query: &Query) -> Result<Resp, A
             let mut resp = codec::bytes(StatusCode::OK, "application/json", bytes);
             // A request naming the current hash may be cached for good, as upstream.
             if query.get("hash").is_some_and(|h| *h == hash) {
-                resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, immutable"));
+                resp.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, immutable"),
+                );
             }
-            resp.headers_mut().insert(header::ETAG, HeaderValue::from_str(&format!("\"{hash}\"")).unwrap_or(HeaderValue::from_static("\"\"")));
+            resp.headers_mut().insert(
+                header::ETAG,
+                HeaderValue::from_str(&format!("\"{hash}\""))
+                    .unwrap_or(HeaderValue::from_static("\"\"")),
+            );
             Ok(resp)
         }
         _ => Err(ApiError::not_found_path()),

@@ -5,8 +5,8 @@
 use super::Registry;
 use crate::custom;
 use apimachinery::ResourceInfo;
-use apimachinery::table::{self, IncludeObject};
 use apimachinery::schema::{duplicate_fields, unknown_fields};
+use apimachinery::table::{self, IncludeObject};
 use serde_json::Value;
 
 impl Registry {

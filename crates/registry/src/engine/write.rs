@@ -35,8 +35,16 @@ impl Registry {
                 "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
             ));
         };
-        let kind = map.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
-        let av = map.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string();
+        let kind = map
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let av = map
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if kind.is_empty() {
             map.insert("kind".into(), res.kind.clone().into());
         } else if kind != res.kind {

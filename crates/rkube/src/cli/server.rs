@@ -92,7 +92,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         "rkube server listening on {url}\nkubeconfig: {}",
         kc_path.display()
     );
-    apiserver::serve(listener, pki.server_config()?, server, shutdown_signal()).await?;
+    let serving = tokio::spawn(apiserver::serve(
+        listener,
+        pki.server_config()?,
+        server,
+        shutdown_signal(),
+    ));
+    let client = admin_client(&kc_path).await?;
+    let controllers = tokio::spawn(controllers::run_all(client));
+    let result = serving.await;
+    controllers.abort();
+    result.context("API server task")??;
     tracing::info!("rkube server stopped");
     Ok(())
 }
@@ -104,4 +114,13 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+}
+
+/// A kube-rs client of this server with the admin credentials: the
+/// controllers use the API like any other client.
+async fn admin_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig)?;
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+        .await?;
+    Ok(kube::Client::try_from(cfg)?)
 }

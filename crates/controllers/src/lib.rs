@@ -1,0 +1,10 @@
+//! `controllers` owns one module per controller, each a reconcile function
+//! over a kube-rs client of the API server (even in the same process), as
+//! upstream's controller manager does.
+
+pub mod namespace;
+
+/// Run every controller until the client's server goes away.
+pub async fn run_all(client: kube::Client) {
+    namespace::run(client).await;
+}
