@@ -66,7 +66,7 @@ fn wanted_sans(extra: &[String]) -> Vec<String> {
 }
 
 /// IPv4 addresses of this machine's interfaces, from /proc (no extra crate).
-fn local_addresses() -> Vec<String> {
+pub fn local_addresses() -> Vec<String> {
     let mut out = vec![];
     if let Ok(text) = std::fs::read_to_string("/proc/net/fib_trie") {
         let lines: Vec<&str> = text.lines().collect();

@@ -15,6 +15,9 @@ impl Registry {
     pub fn field_problems(&self, res: &ResourceInfo, raw: &[u8], obj: &Value) -> Vec<String> {
         let mut out: Vec<String> = if raw.first() == Some(&b'{') {
             duplicate_fields(raw)
+                .into_iter()
+                .map(|p| format!("duplicate field \"{p}\""))
+                .collect()
         } else {
             vec![]
         };
@@ -34,7 +37,11 @@ impl Registry {
                 }
             }
         };
-        out.extend(unknown);
+        out.extend(
+            unknown
+                .into_iter()
+                .map(|p| format!("unknown field \"{p}\"")),
+        );
         out
     }
 

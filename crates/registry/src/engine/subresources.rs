@@ -2,6 +2,7 @@
 //! resources), `pods/binding` and `namespaces/finalize`.
 
 use super::{PatchKind, Registry};
+use crate::custom::scale::{ScaleSpec, get_scale, set_replicas};
 use crate::options::WriteOptions;
 use apimachinery::patch as p;
 use apimachinery::selectors::LabelSelector;
@@ -16,45 +17,33 @@ impl Registry {
             "name": md.get("name"), "namespace": md.get("namespace"), "uid": md.get("uid"),
             "resourceVersion": md.get("resourceVersion"), "creationTimestamp": md.get("creationTimestamp"),
         });
-        let (spec_replicas, status_replicas, selector) =
-            if let Some(custom) = self.catalog().custom(res) {
-                let scale = custom.scale.clone().unwrap_or_default();
-                let read = |path: &str| -> Option<Value> {
-                    let ptr = format!("/{}", path.trim_start_matches('.').replace('.', "/"));
-                    scale
-                        .get(path)
-                        .and(None)
-                        .or_else(|| obj.pointer(&ptr).cloned())
-                };
-                let get = |key: &str| scale.get(key).and_then(Value::as_str).and_then(read);
-                (
-                    get("specReplicasPath"),
-                    get("statusReplicasPath"),
-                    get("labelSelectorPath").and_then(|v| v.as_str().map(String::from)),
-                )
+        if let Some(custom) = self.catalog().custom(res) {
+            let spec = ScaleSpec::from_value(&custom.scale.clone().unwrap_or_default())
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            return get_scale(obj, &spec, "autoscaling/v1")
+                .map_err(|e| ApiError::internal(e.to_string()));
+        }
+        let selector = obj.pointer("/spec/selector").map(|s| {
+            if res.plural == "replicationcontrollers" {
+                let pairs: Vec<String> = s
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                pairs.join(",")
             } else {
-                let sel = obj.pointer("/spec/selector").map(|s| {
-                    if res.plural == "replicationcontrollers" {
-                        s.as_object()
-                            .map(|m| {
-                                m.iter()
-                                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                                    .collect::<Vec<_>>()
-                                    .join(",")
-                            })
-                            .unwrap_or_default()
-                    } else {
-                        LabelSelector::from_json(s)
-                            .map(|l| l.to_string())
-                            .unwrap_or_default()
-                    }
-                });
-                (
-                    obj.pointer("/spec/replicas").cloned(),
-                    obj.pointer("/status/replicas").cloned(),
-                    sel,
-                )
-            };
+                LabelSelector::from_json(s)
+                    .map(|l| l.to_string())
+                    .unwrap_or_default()
+            }
+        });
+        let (spec_replicas, status_replicas) = (
+            obj.pointer("/spec/replicas").cloned(),
+            obj.pointer("/status/replicas").cloned(),
+        );
         let mut status = json!({"replicas": status_replicas.and_then(|v| v.as_i64()).unwrap_or(0)});
         if let Some(s) = selector.filter(|s| !s.is_empty()) {
             status["selector"] = s.into();
@@ -113,15 +102,15 @@ impl Registry {
                     ));
                 }
                 let mut new = old.clone();
-                let path = custom
-                    .as_ref()
-                    .and_then(|c| c.scale.as_ref())
-                    .and_then(|s| s.get("specReplicasPath"))
-                    .and_then(Value::as_str)
-                    .unwrap_or(".spec.replicas")
-                    .trim_start_matches('.')
-                    .to_string();
-                set_path(&mut new, &path, replicas.into());
+                match custom.as_ref().and_then(|c| c.scale.as_ref()) {
+                    Some(sc) => {
+                        let spec = ScaleSpec::from_value(sc)
+                            .map_err(|e| ApiError::internal(e.to_string()))?;
+                        set_replicas(&mut new, &spec, replicas)
+                            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                    }
+                    None => new["spec"]["replicas"] = replicas.into(),
+                }
                 Ok(new)
             })
             .await?;
@@ -215,25 +204,5 @@ impl Registry {
             Ok(new)
         })
         .await
-    }
-}
-
-/// Set a dotted path (`spec.replicas`), creating objects on the way.
-fn set_path(obj: &mut Value, path: &str, v: Value) {
-    let mut cur = obj;
-    let parts: Vec<&str> = path.split('.').filter(|p| !p.is_empty()).collect();
-    for (i, p) in parts.iter().enumerate() {
-        if !cur.is_object() {
-            *cur = json!({});
-        }
-        if i == parts.len() - 1 {
-            cur[*p] = v;
-            return;
-        }
-        cur = cur
-            .as_object_mut()
-            .expect("object")
-            .entry(p.to_string())
-            .or_insert_with(|| json!({}));
     }
 }

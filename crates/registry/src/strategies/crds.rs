@@ -155,14 +155,9 @@ impl Strategy for CustomResourceDefinitionStrategy {
                     "schemas are required",
                 )),
                 Some(s) => {
+                    // Structural-schema rules, root type included.
                     let sp = child(&child(&p, "schema"), "openAPIV3Schema");
-                    if str_at(s, "/type") != "object" {
-                        errs.push(Cause::invalid(
-                            child(&sp, "type"),
-                            s.get("type").unwrap_or(&json!("")),
-                            "must be object at the root",
-                        ));
-                    }
+                    errs.extend(crate::custom::validate_crd_schema(s, &sp));
                 }
                 None => {}
             }

@@ -47,15 +47,20 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let registry = registry::engine::Registry::new(store)
         .await
         .context("starting the registry")?;
-    bootstrap::ensure_defaults(&registry)
-        .await
-        .context("creating default namespaces")?;
 
     let addr = SocketAddr::new(args.bind_address, args.https_port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding --bind-address/--https-port {addr}"))?;
     let local = listener.local_addr()?;
+    let api_ip = if args.bind_address.is_unspecified() {
+        primary_address()
+    } else {
+        args.bind_address.to_string()
+    };
+    bootstrap::ensure_defaults(&registry, &api_ip, local.port())
+        .await
+        .context("creating the default namespaces and service")?;
     let host = if args.bind_address.is_unspecified() {
         "127.0.0.1".to_string()
     } else {
@@ -123,4 +128,13 @@ async fn admin_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Clie
     let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
         .await?;
     Ok(kube::Client::try_from(cfg)?)
+}
+
+/// The address other machines reach this one at: the first non-loopback
+/// IPv4 address, else loopback.
+fn primary_address() -> String {
+    certs::local_addresses()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "127.0.0.1".into())
 }
