@@ -11,6 +11,7 @@
 
 mod ops;
 mod v2;
+mod v2_proto;
 mod v3;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +22,7 @@ use crate::resources::ResourceInfo;
 use crate::schema::{DEFINITIONS_PREFIX, builtin_definitions, definition_name};
 
 pub use v2::v2_document;
+pub use v2_proto::v2_to_protobuf;
 pub use v3::{v3_discovery, v3_group_version};
 
 /// The version upstream reports in the documents' `info`.
