@@ -22,6 +22,7 @@ struct Rendered {
     /// The catalog the documents were made from.
     catalog: Arc<Catalog>,
     v2: Option<Bytes>,
+    v2_proto: Option<Bytes>,
     /// Path (`api/v1`, `apis/apps/v1`) → (document, hash).
     v3: BTreeMap<String, (Option<Bytes>, String)>,
     v3_index: Option<Bytes>,
@@ -67,6 +68,7 @@ impl OpenApiCache {
             *guard = Some(Rendered {
                 catalog: cat,
                 v2: None,
+                v2_proto: None,
                 v3,
                 v3_index: None,
             });
@@ -75,7 +77,16 @@ impl OpenApiCache {
     }
 }
 
+const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+
 impl Rendered {
+    fn v2_json(&mut self) -> Bytes {
+        let cat = self.catalog.clone();
+        self.v2
+            .get_or_insert_with(|| Bytes::from(serde_json::to_vec(&openapi::v2_document(&resources(&cat))).unwrap_or_default()))
+            .clone()
+    }
+
     fn v3_doc(&mut self, path: &str) -> Option<(Bytes, String)> {
         let (g, v) = split_gv_path(path)?;
         let entry = self.v3.get(path)?;
@@ -98,33 +109,31 @@ pub fn handle(
     headers: &http::HeaderMap,
 ) -> Result<Resp, ApiError> {
     let cat = srv.registry.catalog();
-    // The v2 document is served as JSON only; a client that accepts only
-    // the protobuf encoding is told so (406), as upstream does for
-    // encodings it cannot produce.
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("*/*");
-    let json_ok = accept.split(',').any(|a| {
-        let m = a.split(';').next().unwrap_or("").trim();
-        m == "application/json" || m == "*/*" || m == "application/*"
-    });
-    if !json_ok {
-        return Err(ApiError::not_found_path());
-    }
+    // `/openapi/v2` comes as JSON or, for the clients that ask for it
+    // (kubectl's fallback when a kind is missing from v3), as gnostic protobuf.
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("*/*");
+    let mimes: Vec<&str> = accept.split(',').map(|a| a.split(';').next().unwrap_or("").trim()).collect();
+    let json_ok = mimes.iter().any(|m| matches!(*m, "application/json" | "*/*" | "application/*"));
+    let proto_ok = mimes.contains(&V2_PROTOBUF);
     let rest = path.trim_start_matches("/openapi/").trim_end_matches('/');
     srv.openapi.with(cat, |r| match rest {
-        "v2" => {
-            let bytes =
-                r.v2.get_or_insert_with(|| {
-                    Bytes::from(
-                        serde_json::to_vec(&openapi::v2_document(&resources(&r.catalog)))
-                            .unwrap_or_default(),
-                    )
+        "v2" if proto_ok && !json_ok => {
+            let json = r.v2_json();
+            let bytes = r
+                .v2_proto
+                .get_or_insert_with(|| {
+                    let doc: Value = serde_json::from_slice(&json).unwrap_or_default();
+                    Bytes::from(openapi::v2_to_protobuf(&doc))
                 })
                 .clone();
-            Ok(codec::bytes(StatusCode::OK, "application/json", bytes))
+            // Go cannot parse the requested media type back (the `@`), so
+            // upstream answers with a plain binary content type.
+            Ok(codec::bytes(StatusCode::OK, "application/octet-stream", bytes))
         }
+        "v2" if !json_ok => Err(ApiError::not_acceptable(
+            "only application/json and protobuf are served at /openapi/v2",
+        )),
+        "v2" => Ok(codec::bytes(StatusCode::OK, "application/json", r.v2_json())),
         "v3" => {
             if r.v3_index.is_none() {
                 let paths: Vec<String> = r.v3.keys().cloned().collect();
