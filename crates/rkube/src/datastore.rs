@@ -10,7 +10,7 @@ pub fn open(endpoint: &str, data_dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
         let dir = data_dir.join("server").join("db");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         Arc::new(
-            store::sqlite::SqliteStore::open(&dir.join("state.db"))
+            store::sqlite::SqliteStore::open(dir.join("state.db"))
                 .context("opening the embedded SQLite store")?,
         )
     } else if let Some(path) = endpoint.strip_prefix("sqlite://") {

@@ -83,7 +83,11 @@ impl Rendered {
     fn v2_json(&mut self) -> Bytes {
         let cat = self.catalog.clone();
         self.v2
-            .get_or_insert_with(|| Bytes::from(serde_json::to_vec(&openapi::v2_document(&resources(&cat))).unwrap_or_default()))
+            .get_or_insert_with(|| {
+                Bytes::from(
+                    serde_json::to_vec(&openapi::v2_document(&resources(&cat))).unwrap_or_default(),
+                )
+            })
             .clone()
     }
 
@@ -111,9 +115,17 @@ pub fn handle(
     let cat = srv.registry.catalog();
     // `/openapi/v2` comes as JSON or, for the clients that ask for it
     // (kubectl's fallback when a kind is missing from v3), as gnostic protobuf.
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("*/*");
-    let mimes: Vec<&str> = accept.split(',').map(|a| a.split(';').next().unwrap_or("").trim()).collect();
-    let json_ok = mimes.iter().any(|m| matches!(*m, "application/json" | "*/*" | "application/*"));
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*/*");
+    let mimes: Vec<&str> = accept
+        .split(',')
+        .map(|a| a.split(';').next().unwrap_or("").trim())
+        .collect();
+    let json_ok = mimes
+        .iter()
+        .any(|m| matches!(*m, "application/json" | "*/*" | "application/*"));
     let proto_ok = mimes.contains(&V2_PROTOBUF);
     let rest = path.trim_start_matches("/openapi/").trim_end_matches('/');
     srv.openapi.with(cat, |r| match rest {
@@ -128,12 +140,20 @@ pub fn handle(
                 .clone();
             // Go cannot parse the requested media type back (the `@`), so
             // upstream answers with a plain binary content type.
-            Ok(codec::bytes(StatusCode::OK, "application/octet-stream", bytes))
+            Ok(codec::bytes(
+                StatusCode::OK,
+                "application/octet-stream",
+                bytes,
+            ))
         }
         "v2" if !json_ok => Err(ApiError::not_acceptable(
             "only application/json and protobuf are served at /openapi/v2",
         )),
-        "v2" => Ok(codec::bytes(StatusCode::OK, "application/json", r.v2_json())),
+        "v2" => Ok(codec::bytes(
+            StatusCode::OK,
+            "application/json",
+            r.v2_json(),
+        )),
         "v3" => {
             if r.v3_index.is_none() {
                 let paths: Vec<String> = r.v3.keys().cloned().collect();

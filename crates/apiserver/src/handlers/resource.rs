@@ -42,9 +42,9 @@ pub async fn handle(
         return Err(ApiError::not_found_path());
     }
     if info.subresource.is_empty() && !res.has_verb(&info.verb) {
-        return Err(ApiError::method_not_allowed(format!(
-            "the server does not allow this method on the requested resource"
-        )));
+        return Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        ));
     }
     let output = codec::negotiate(req.headers());
     let (parts, body) = req.into_parts();

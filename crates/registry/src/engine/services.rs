@@ -117,7 +117,7 @@ impl Registry {
                             return Err(invalid(Cause::invalid(
                                 "spec.clusterIPs",
                                 &ip.into(),
-                                &format!(
+                                format!(
                                     "failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {}/{}",
                                     SERVICE_CIDR.0, SERVICE_CIDR.1
                                 ),
@@ -127,7 +127,7 @@ impl Registry {
                             return Err(invalid(Cause::invalid(
                                 "spec.clusterIPs",
                                 &ip.into(),
-                                &format!(
+                                format!(
                                     "failed to allocate IP {ip}: provided IP is already allocated"
                                 ),
                             )));
@@ -160,7 +160,7 @@ impl Registry {
                                 return Err(invalid(Cause::invalid(
                                     format!("spec.ports[{i}].nodePort"),
                                     &n.into(),
-                                    &format!(
+                                    format!(
                                         "provided port is not in the valid range. The range of valid ports is {}-{}",
                                         NODE_PORT_RANGE.0, NODE_PORT_RANGE.1
                                     ),
