@@ -14,6 +14,7 @@ pub mod resources;
 pub mod schema;
 pub mod selectors;
 pub mod table;
+pub mod validation;
 
 pub use error::{ApiError, Cause};
 pub use gvk::{GroupVersion, GroupVersionKind, GroupVersionResource};

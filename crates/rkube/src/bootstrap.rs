@@ -31,9 +31,13 @@ pub async fn ensure_defaults(reg: &Registry, api_ip: &str, api_port: u16) -> any
         "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
         "spec": {"clusterIP": "10.43.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": api_port}],
                  "sessionAffinity": "None", "type": "ClusterIP"}});
-    match reg.create(&svc, "default", obj, &opts).await {
-        Ok(_) | Err(ApiError { code: 409, .. }) => {}
-        Err(e) => anyhow::bail!("creating the kubernetes service: {e}"),
+    // Create it once; later starts find it (a second create would fail on
+    // the taken ClusterIP before it could report AlreadyExists).
+    if reg.get(&svc, "default", "kubernetes", "").await.is_err() {
+        match reg.create(&svc, "default", obj, &opts).await {
+            Ok(_) | Err(ApiError { code: 409, .. }) => {}
+            Err(e) => anyhow::bail!("creating the kubernetes service: {e}"),
+        }
     }
     let ep = cat
         .find("", "v1", "endpoints")

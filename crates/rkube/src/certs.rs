@@ -21,7 +21,8 @@ pub struct Pki {
     pub admin_key_pem: String,
 }
 
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Write a file only its owner can read, atomically (temp file, fsync, rename).
+pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");

@@ -10,8 +10,10 @@ mod builtin;
 mod ext;
 mod kinds;
 mod node;
+mod prune;
 mod unknown;
 
 pub use builtin::{DEFINITIONS_PREFIX, builtin_definitions, definition_name, schema_for_kind};
 pub use node::{Definitions, ListType, SchemaNode};
+pub use prune::prune_unknown_fields;
 pub use unknown::{duplicate_fields, unknown_fields};

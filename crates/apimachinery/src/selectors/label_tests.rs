@@ -97,7 +97,7 @@ fn invalid_key_and_value_messages() {
     let e = LabelSelector::parse(&format!("a={long}"))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("must be no more than 63 bytes"), "{e}");
+    assert!(e.contains("must be no more than 63 characters"), "{e}");
     let e = LabelSelector::parse("a in (-x,-y)")
         .unwrap_err()
         .to_string();

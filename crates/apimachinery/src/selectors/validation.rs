@@ -1,148 +1,12 @@
-//! Label key and value syntax (qualified names, DNS-1123 subdomains), with
-//! the exact messages upstream's validation prints, plus a small field-error
-//! type that renders like upstream's `field.Error` so selector parse errors
-//! read the same as the real API server's.
+//! Label key and value syntax (from `crate::validation`), plus a small
+//! field-error type that renders like upstream's `field.Error` so selector
+//! parse errors read the same as the real API server's.
 
 use serde_json::Value;
 
-const LABEL_KEY_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
-const LABEL_KEY_MSG: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
-const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_FMT: &str =
-    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
-const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-
-/// Longest label value and label-key name part.
-pub const LABEL_VALUE_MAX_LENGTH: usize = 63;
-/// Longest DNS-1123 subdomain (and label-key prefix).
-pub const DNS1123_SUBDOMAIN_MAX_LENGTH: usize = 253;
-
-fn max_len_error(n: usize) -> String {
-    format!("must be no more than {n} bytes")
-}
-
-/// Upstream's regex error text: message, examples, then the regex.
-fn regex_error(msg: &str, re: &str, examples: &[&str]) -> String {
-    let mut s = format!("{msg} (e.g. ");
-    for (i, e) in examples.iter().enumerate() {
-        if i > 0 {
-            s.push_str(" or ");
-        }
-        s.push_str(&format!("'{e}', "));
-    }
-    s.push_str(&format!("regex used for validation is '{re}')"));
-    s
-}
-
-/// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`: non-empty, alphanumeric at
-/// both ends, `-_.` allowed inside.
-fn is_label_token(s: &str) -> bool {
-    let b = s.as_bytes();
-    match (b.first(), b.last()) {
-        (Some(f), Some(l)) => {
-            f.is_ascii_alphanumeric()
-                && l.is_ascii_alphanumeric()
-                && b.iter()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        }
-        _ => false,
-    }
-}
-
-fn is_dns1123_label_shape(s: &str) -> bool {
-    let b = s.as_bytes();
-    match (b.first(), b.last()) {
-        (Some(f), Some(l)) => {
-            (f.is_ascii_lowercase() || f.is_ascii_digit())
-                && (l.is_ascii_lowercase() || l.is_ascii_digit())
-                && b.iter()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        }
-        _ => false,
-    }
-}
-
-/// Messages for a value that is not a lowercase RFC 1123 subdomain; empty if valid.
-pub fn is_dns1123_subdomain(value: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if value.len() > DNS1123_SUBDOMAIN_MAX_LENGTH {
-        errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH));
-    }
-    if !value.split('.').all(is_dns1123_label_shape) {
-        errs.push(regex_error(
-            DNS1123_SUBDOMAIN_MSG,
-            DNS1123_SUBDOMAIN_FMT,
-            &["example.com"],
-        ));
-    }
-    errs
-}
-
-/// Messages for an invalid label key (a qualified name: optional DNS
-/// subdomain prefix and `/`, then a name of at most 63 characters).
-pub fn is_label_key(value: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    let parts: Vec<&str> = value.split('/').collect();
-    let name = match parts.as_slice() {
-        [name] => *name,
-        [prefix, name] => {
-            if prefix.is_empty() {
-                errs.push("prefix part must be non-empty".to_string());
-            } else {
-                errs.extend(
-                    is_dns1123_subdomain(prefix)
-                        .into_iter()
-                        .map(|m| format!("prefix part {m}")),
-                );
-            }
-            *name
-        }
-        _ => {
-            errs.push(format!(
-                "a valid label key {} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
-                regex_error(LABEL_KEY_MSG, LABEL_KEY_FMT, &["MyName", "my.name", "123-abc"])
-            ));
-            return errs;
-        }
-    };
-    if name.is_empty() {
-        errs.push("name part must be non-empty".to_string());
-    } else if name.len() > LABEL_VALUE_MAX_LENGTH {
-        errs.push(format!(
-            "name part {}",
-            max_len_error(LABEL_VALUE_MAX_LENGTH)
-        ));
-    }
-    if !is_label_token(name) {
-        errs.push(format!(
-            "name part {}",
-            regex_error(
-                LABEL_KEY_MSG,
-                LABEL_KEY_FMT,
-                &["MyName", "my.name", "123-abc"]
-            )
-        ));
-    }
-    errs
-}
-
-/// Messages for an invalid label value (empty, or at most 63 characters of
-/// the label alphabet).
-pub fn is_label_value(value: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if value.len() > LABEL_VALUE_MAX_LENGTH {
-        errs.push(max_len_error(LABEL_VALUE_MAX_LENGTH));
-    }
-    if !value.is_empty() && !is_label_token(value) {
-        errs.push(regex_error(
-            LABEL_VALUE_MSG,
-            LABEL_VALUE_FMT,
-            &["MyValue", "my_value", "12345"],
-        ));
-    }
-    errs
-}
+pub use crate::validation::{
+    is_dns1123_subdomain, is_qualified_name as is_label_key, is_valid_label_value as is_label_value,
+};
 
 /// One field error, rendered as upstream's `field.Error`:
 /// `<path>: Invalid value: "<v>": <detail>`.
@@ -240,7 +104,7 @@ mod tests {
         assert_eq!(is_label_key("/a"), vec!["prefix part must be non-empty"]);
         assert_eq!(
             is_label_key(&"a".repeat(64))[0],
-            "name part must be no more than 63 bytes"
+            "name part must be no more than 63 characters"
         );
     }
 
@@ -259,7 +123,7 @@ mod tests {
     fn long_value() {
         assert_eq!(
             is_label_value(&"a".repeat(64)),
-            vec!["must be no more than 63 bytes"]
+            vec!["must be no more than 63 characters"]
         );
         assert!(is_label_value(&"a".repeat(63)).is_empty());
     }

@@ -21,6 +21,15 @@ impl Registry {
         Ok(())
     }
 
+    /// Drop fields a built-in type does not have, as upstream's typed decoding does.
+    pub(crate) fn prune_builtin(&self, res: &ResourceInfo, obj: &mut Value) {
+        if let Some(node) =
+            apimachinery::schema::schema_for_kind(&res.group, &res.version, &res.kind)
+        {
+            apimachinery::schema::prune_unknown_fields(node, obj);
+        }
+    }
+
     pub(crate) fn custom_validate(&self, res: &ResourceInfo, obj: &Value) -> Vec<Cause> {
         let cat = self.catalog();
         match cat.custom(res).and_then(|c| c.schema.as_ref()) {

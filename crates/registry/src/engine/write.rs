@@ -127,6 +127,7 @@ impl Registry {
                 o.remove("status");
             }
         } else {
+            self.prune_builtin(res, obj);
             strategy.prepare_create(obj);
             strategy.default(obj);
             strategy.finalize_create(obj);
@@ -278,7 +279,8 @@ impl Registry {
                 return Ok(new);
             }
             let deleting = new.pointer("/metadata/deletionTimestamp").is_some()
-                && meta::finalizers(&new).is_empty();
+                && meta::finalizers(&new).is_empty()
+                && !namespace_finalizing(res, &new);
             let result = if deleting && graceful_done(&new) {
                 self.store
                     .delete(&key, Some(kv.mod_revision))
@@ -360,7 +362,10 @@ impl Registry {
         let internal = matches!(subresource, Some("binding") | Some("finalize"));
         if custom {
             self.custom_prepare(res, &mut new)?;
-        } else if !status_only && !internal {
+        } else {
+            self.prune_builtin(res, &mut new);
+        }
+        if !custom && !status_only && !internal {
             strategy.prepare_update(&mut new, old);
             strategy.default(&mut new);
             if super::services::is_services(res) {
@@ -369,11 +374,11 @@ impl Registry {
         }
         let mut causes =
             validation::validate_object_meta(&new, res.namespaced, strategy.name_rule());
-        causes.extend(if status_only {
-            strategy.validate_status_update(&new, old)
-        } else {
-            strategy.validate_update(&new, old)
-        });
+        if status_only {
+            causes.extend(strategy.validate_status_update(&new, old));
+        } else if !internal {
+            causes.extend(strategy.validate_update(&new, old));
+        }
         if custom {
             causes.extend(self.custom_validate(res, &new));
         }
@@ -423,4 +428,14 @@ fn graceful_done(obj: &Value) -> bool {
         .and_then(Value::as_i64)
         .unwrap_or(0)
         == 0
+}
+
+/// A terminating namespace stays until its `spec.finalizers` are gone too.
+fn namespace_finalizing(res: &ResourceInfo, obj: &Value) -> bool {
+    res.group.is_empty()
+        && res.plural == "namespaces"
+        && obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
 }
