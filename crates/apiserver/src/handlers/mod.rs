@@ -3,6 +3,7 @@
 pub mod discovery;
 pub mod openapi;
 pub mod resource;
+mod review;
 mod subresource;
 pub mod system;
 mod watch;

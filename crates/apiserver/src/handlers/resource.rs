@@ -2,7 +2,7 @@
 //! options and body, call the registry, and encode the answer (plain JSON,
 //! Table or PartialObjectMetadata).
 
-use super::{subresource, watch};
+use super::{review, subresource, watch};
 use crate::authn::UserInfo;
 use crate::codec::{self, Output, Resp};
 use crate::request::{Query, RequestInfo, query_bool};
@@ -84,6 +84,11 @@ pub async fn handle(
                 output,
                 srv.registry.clone(),
             ))
+        }
+        "create" if review::is_review(&res) => {
+            let raw = codec::read_body(body).await?;
+            let obj = codec::decode(&codec::content_type(&parts.headers), &raw)?;
+            review::create(srv, &res, ns, obj, user)
         }
         "create" => {
             let opts = write_options(&query, &parts.headers)?;
