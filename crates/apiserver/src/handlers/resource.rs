@@ -163,6 +163,17 @@ pub async fn handle(
             )
             .await?;
             match reg.delete(&res, ns, name, &opts).await? {
+                registry::engine::DeleteOutcome::Deleted(obj)
+                    if reg.returns_deleted_object(&res) =>
+                {
+                    Ok(render_object(
+                        &res,
+                        obj,
+                        &output,
+                        StatusCode::OK,
+                        &srv.registry,
+                    ))
+                }
                 registry::engine::DeleteOutcome::Deleted(obj) => {
                     let status = apimachinery::error::success_status(
                         &res.group,

@@ -20,6 +20,18 @@ pub enum DeleteOutcome {
 }
 
 impl Registry {
+    /// Whether a completed delete answers with the object rather than a
+    /// `Status` (upstream's `ReturnDeletedObject`: pods, services, service
+    /// accounts, storage classes and every custom resource).
+    pub fn returns_deleted_object(&self, res: &ResourceInfo) -> bool {
+        self.catalog().custom(res).is_some()
+            || matches!(
+                (res.group.as_str(), res.plural.as_str()),
+                ("", "pods" | "services" | "serviceaccounts")
+                    | ("storage.k8s.io", "storageclasses")
+            )
+    }
+
     pub async fn delete(
         &self,
         res: &ResourceInfo,
