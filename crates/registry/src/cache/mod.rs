@@ -123,7 +123,24 @@ impl WatchCache {
                 }
             }
         }
-        let stream = store.watch(keys::ROOT, replay_from).await?;
+        let mut stream = store.watch(keys::ROOT, replay_from).await?;
+        // Refill the rings from history before serving, so a watch that
+        // resumes from a version taken before a restart finds its events.
+        if replay_from <= rev {
+            use futures::StreamExt;
+            // History that compaction thinned may stop short of `rev`; a
+            // pause in the replay means it is over.
+            while let Ok(Some(ev)) =
+                tokio::time::timeout(Duration::from_millis(500), stream.next()).await
+            {
+                let ev = ev?;
+                let r = ev.revision();
+                cache.apply(ev, rev);
+                if r >= rev {
+                    break;
+                }
+            }
+        }
         tokio::spawn(follow(Arc::downgrade(&cache), store, stream, rev));
         Ok(cache)
     }
