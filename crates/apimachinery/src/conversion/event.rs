@@ -338,4 +338,38 @@ mod tests {
         assert!(out.get("bogus").is_none());
         assert_eq!(out["metadata"], core["metadata"]);
     }
+
+    proptest::proptest! {
+        /// Any subset of the shared string fields survives core → events →
+        /// core, and events → core → events.
+        #[test]
+        fn any_subset_of_fields_round_trips(
+            reason in proptest::option::of("[A-Za-z]{1,8}"),
+            message in proptest::option::of(".{1,20}"),
+            component in proptest::option::of("[a-z-]{1,8}"),
+            host in proptest::option::of("[a-z0-9.]{1,8}"),
+            count in proptest::option::of(1i64..1000),
+            reporting in proptest::option::of("[a-z/.]{1,12}"),
+            instance in proptest::option::of("[a-z0-9-]{1,8}"),
+        ) {
+            let mut core = json!({
+                "kind": "Event", "apiVersion": "v1", "metadata": {"name": "e"},
+                "involvedObject": {"kind": "Pod", "name": "p"},
+                "source": {}, "firstTimestamp": null, "lastTimestamp": null,
+                "eventTime": null, "reportingComponent": "", "reportingInstance": ""
+            });
+            if let Some(v) = &reason { core["reason"] = json!(v); }
+            if let Some(v) = &message { core["message"] = json!(v); }
+            if let Some(v) = &component { core["source"]["component"] = json!(v); }
+            if let Some(v) = &host { core["source"]["host"] = json!(v); }
+            if let Some(v) = count { core["count"] = json!(v); }
+            if let Some(v) = &reporting { core["reportingComponent"] = json!(v); }
+            if let Some(v) = &instance { core["reportingInstance"] = json!(v); }
+            let events = convert(&core, "events.k8s.io", "v1").unwrap();
+            proptest::prop_assert_eq!(&events["note"], &core.get("message").cloned().unwrap_or(Value::Null));
+            proptest::prop_assert_eq!(convert(&events, "", "v1").unwrap(), core);
+            let core_again = convert(&events, "", "v1").unwrap();
+            proptest::prop_assert_eq!(convert(&core_again, "events.k8s.io", "v1").unwrap(), events);
+        }
+    }
 }

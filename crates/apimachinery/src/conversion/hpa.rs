@@ -247,6 +247,14 @@ fn list_annotation(annotations: &Value, key: &str) -> Option<Vec<Value>> {
     }
 }
 
+/// autoscaling/v2 → autoscaling/v2: the object unchanged except that v1's
+/// round-trip annotations are dropped.
+pub(super) fn v2_identity(src: &Map<String, Value>) -> Value {
+    let mut out = src.clone();
+    drop_round_trip_annotations(&mut out);
+    Value::Object(out)
+}
+
 /// autoscaling/v1 → autoscaling/v2.
 pub(super) fn v1_to_v2(src: &Map<String, Value>) -> Value {
     let mut out = start_object(KIND, "autoscaling/v2", src);

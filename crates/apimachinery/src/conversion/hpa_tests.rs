@@ -401,3 +401,17 @@ fn metadata_other_than_round_trip_annotations_is_untouched() {
     );
     assert_eq!(v1["metadata"]["resourceVersion"], "9");
 }
+
+#[test]
+fn v2_to_v2_is_a_clone_without_round_trip_annotations() {
+    let v2 = full_v2();
+    assert_eq!(to_v2(&v2), v2);
+    let mut annotated = v2.clone();
+    annotated["metadata"]["annotations"][METRICS_ANNOTATION] = json!("[]");
+    annotated["metadata"]["annotations"][TOLERANCE_SCALE_UP_ANNOTATION] = json!("0.1");
+    assert_eq!(to_v2(&annotated), v2);
+    // v1 → v1 stays a plain clone.
+    let mut v1 = plain_v1();
+    v1["metadata"]["annotations"] = json!({CONDITIONS_ANNOTATION: "[]"});
+    assert_eq!(to_v1(&v1), v1);
+}

@@ -60,8 +60,10 @@ fn split_api_version(api_version: &str) -> (&str, &str) {
 
 /// Converts `obj` (any object carrying `apiVersion` and `kind`) to
 /// `to_group`/`to_version` (group "" is the core group). An object already at
-/// the target comes back as a clone; a kind or pair without a conversion is an
-/// error. The result carries the target `apiVersion` and the `kind`.
+/// the target comes back as a clone (an autoscaling/v2 HPA minus the v1
+/// round-trip annotations, as upstream's v2 conversion drops them); a kind or
+/// pair without a conversion is an error. The result carries the target
+/// `apiVersion` and the `kind`.
 pub fn convert(obj: &Value, to_group: &str, to_version: &str) -> Result<Value, ConversionError> {
     let map = obj.as_object().ok_or(ConversionError::NotAnObject)?;
     let (Some(from), Some(kind)) = (
@@ -72,6 +74,11 @@ pub fn convert(obj: &Value, to_group: &str, to_version: &str) -> Result<Value, C
     };
     let from_gv = split_api_version(from);
     if from_gv == (to_group, to_version) {
+        // Upstream's v2 codec drops v1's round-trip annotations on every
+        // decode and encode, so a v2 client can neither store nor see them.
+        if kind == "HorizontalPodAutoscaler" && from_gv == ("autoscaling", "v2") {
+            return Ok(hpa::v2_identity(map));
+        }
         return Ok(obj.clone());
     }
     match (kind, from_gv, (to_group, to_version)) {
