@@ -4,6 +4,7 @@
 //! table columns. Everything here is pure functions over `serde_json::Value`.
 
 pub mod apply;
+pub mod conversion;
 pub mod error;
 pub mod gvk;
 pub mod meta;
