@@ -32,7 +32,7 @@ impl Registry {
             )
     }
 
-    pub async fn delete(
+    pub(crate) async fn delete_stored(
         &self,
         res: &ResourceInfo,
         ns: &str,

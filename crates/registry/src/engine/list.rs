@@ -59,7 +59,7 @@ fn decode_continue(token: &str) -> Result<(i64, String), ApiError> {
 }
 
 impl Registry {
-    pub async fn list(
+    pub(crate) async fn list_stored(
         &self,
         res: &ResourceInfo,
         ns: &str,

@@ -3,6 +3,7 @@
 //! the resource's strategy in a fixed order.
 
 mod catalog;
+mod convert;
 mod crd;
 mod custom;
 mod delete;
@@ -67,7 +68,7 @@ impl Registry {
 
     /// Read one object. `resource_version` "" reads the latest state from the
     /// store (consistent); anything else may be served from the cache.
-    pub async fn get(
+    pub(crate) async fn get_stored(
         &self,
         res: &ResourceInfo,
         ns: &str,

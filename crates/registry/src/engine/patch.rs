@@ -2,6 +2,7 @@
 //! apply, applied to the current object and written back through the same
 //! path as an update (so the strategy and validation run on the result).
 
+use super::convert::convert_to;
 use super::{Registry, store_error};
 use crate::keys;
 use crate::options::WriteOptions;
@@ -30,6 +31,10 @@ impl Registry {
         subresource: Option<&str>,
         opts: &WriteOptions,
     ) -> Result<(Value, bool), ApiError> {
+        // `view` is the version the client speaks; `res` the one stored.
+        let view = res;
+        let stored = self.storage_of(view);
+        let res: &ResourceInfo = stored.as_deref().unwrap_or(view);
         let custom = self.catalog().custom(res).is_some();
         if kind == PatchKind::Strategic && custom {
             return Err(ApiError::unsupported_media_type(
@@ -39,7 +44,7 @@ impl Registry {
         let mut applied = patch.clone();
         let patch = &mut applied;
         if kind == PatchKind::Apply {
-            self.check_kind(res, patch)?;
+            self.check_kind(view, patch)?;
             let key = keys::object_key(res, ns, name);
             let (kv, _) = self.store.get(&key).await.map_err(store_error)?;
             if kv.is_none() {
@@ -52,13 +57,13 @@ impl Registry {
                         "the name of the object ({body_name}) does not match the name on the URL ({name})"
                     )));
                 }
-                let obj = self.apply_to(res, None, patch, opts, subresource)?;
+                let obj = self.apply_to(view, None, patch, opts, subresource)?;
                 let create_opts = WriteOptions {
                     applying: true,
                     ..opts.clone()
                 };
                 return self
-                    .create(res, ns, obj, &create_opts)
+                    .create(view, ns, obj, &create_opts)
                     .await
                     .map(|o| (o, true));
             }
@@ -69,7 +74,14 @@ impl Registry {
             ..opts.clone()
         };
         let result = self
-            .guaranteed_update(res, ns, name, subresource, None, opts, |old| {
+            .guaranteed_update(res, ns, name, subresource, None, opts, |stored_old| {
+                let converted;
+                let old = if stored.is_some() {
+                    converted = convert_to(stored_old, view)?;
+                    &converted
+                } else {
+                    stored_old
+                };
                 if let Some(rv) = &precondition
                     && rv != m::resource_version(old)
                 {
@@ -83,11 +95,11 @@ impl Registry {
                         p::merge::apply_merge_patch(old, patch).map_err(|e| e.to_api_error())?
                     }
                     PatchKind::Strategic => self
-                        .with_schema(res, |schema| {
+                        .with_schema(view, |schema| {
                             p::strategic::apply_strategic_merge_patch(old, patch, schema)
                         })
                         .map_err(|e| e.to_api_error())?,
-                    PatchKind::Apply => self.apply_to(res, Some(old), patch, opts, subresource)?,
+                    PatchKind::Apply => self.apply_to(view, Some(old), patch, opts, subresource)?,
                 };
                 // The patched object keeps its identity whatever the patch said.
                 for f in ["name", "namespace", "uid"] {
@@ -99,9 +111,17 @@ impl Registry {
                     m::metadata_mut(&mut new)
                         .insert("resourceVersion".into(), m::resource_version(old).into());
                 }
-                Ok(new)
+                match stored.is_some() {
+                    true => convert_to(&new, res),
+                    false => Ok(new),
+                }
             })
             .await?;
+        let result = if stored.is_some() {
+            convert_to(&result, view)?
+        } else {
+            result
+        };
         Ok((result, false))
     }
 }

@@ -35,7 +35,7 @@ pub enum WatchEventOut {
 pub type WatchStream = BoxStream<'static, WatchEventOut>;
 
 impl Registry {
-    pub async fn watch(
+    pub(crate) async fn watch_stored(
         self: &Arc<Self>,
         res: &ResourceInfo,
         ns: &str,

@@ -159,7 +159,7 @@ impl Registry {
         Ok(())
     }
 
-    pub async fn create(
+    pub(crate) async fn create_stored(
         &self,
         res: &ResourceInfo,
         ns: &str,
@@ -196,7 +196,7 @@ impl Registry {
     }
 
     /// PUT of the main resource or of its `status` subresource.
-    pub async fn update(
+    pub(crate) async fn update_stored(
         &self,
         res: &ResourceInfo,
         ns: &str,
