@@ -77,6 +77,9 @@ impl Registry {
     ) -> Result<Value, ApiError> {
         let key = keys::object_key(res, ns, name);
         if !resource_version.is_empty() {
+            // "0" is any version; an exact one means "not older than".
+            let rv = list::parse_rv(resource_version)?;
+            self.wait_fresh(resource_version, rv).await?;
             return self
                 .cache
                 .get(&key)
