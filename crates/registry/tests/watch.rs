@@ -389,3 +389,28 @@ async fn deleted_event_carries_the_last_state() {
         _ => panic!("expected DELETED"),
     }
 }
+
+#[tokio::test]
+async fn replayed_create_of_a_still_present_object_is_added() {
+    // The object created after the resume point still exists when the
+    // registry restarts: its replayed creation is still ADDED.
+    let store: std::sync::Arc<dyn store::Store> =
+        std::sync::Arc::new(store::memory::MemoryStore::new());
+    let first = registry::engine::Registry::new(store.clone()).await.unwrap();
+    create_namespace(&first, "default").await;
+    let cms = configmaps(&first);
+    let a = first
+        .create(&cms, "default", configmap("a"), &wopts("t"))
+        .await
+        .unwrap();
+    first
+        .create(&cms, "default", configmap("b"), &wopts("t"))
+        .await
+        .unwrap();
+    let reg = registry::engine::Registry::new(store.clone()).await.unwrap();
+    let mut w = reg
+        .watch(&cms, "default", &watch_from(&rv(&a)))
+        .await
+        .unwrap();
+    assert_eq!(expect_next(&mut w).await, ev(Added, "b"));
+}
