@@ -29,7 +29,9 @@ async fn finalizers_keep_the_object_until_the_last_is_removed() {
     let cms = configmaps(&reg);
     let mut body = configmap("keep");
     body["metadata"]["finalizers"] = json!(["example.com/a", "example.com/b"]);
-    reg.create(&cms, "default", body, &wopts("t")).await.unwrap();
+    reg.create(&cms, "default", body, &wopts("t"))
+        .await
+        .unwrap();
 
     let p = pending(reg.delete(&cms, "default", "keep", &dopts()).await.unwrap());
     assert!(p["metadata"]["deletionTimestamp"].is_string(), "{p}");
@@ -69,7 +71,9 @@ async fn no_new_finalizers_on_an_object_being_deleted() {
     let cms = configmaps(&reg);
     let mut body = configmap("keep");
     body["metadata"]["finalizers"] = json!(["example.com/a"]);
-    reg.create(&cms, "default", body, &wopts("t")).await.unwrap();
+    reg.create(&cms, "default", body, &wopts("t"))
+        .await
+        .unwrap();
     let p = pending(reg.delete(&cms, "default", "keep", &dopts()).await.unwrap());
     let mut more = p;
     more["metadata"]["finalizers"] = json!(["example.com/a", "example.com/new"]);
@@ -162,7 +166,10 @@ async fn pod_on_a_node_is_deleted_gracefully() {
         .parse()
         .unwrap();
     // deletionTimestamp is when the grace period ends.
-    assert!(when >= before + jiff::SignedDuration::from_secs(29), "{when}");
+    assert!(
+        when >= before + jiff::SignedDuration::from_secs(29),
+        "{when}"
+    );
     assert!(reg.get(&pods, "default", "p", "").await.is_ok());
 }
 
@@ -241,7 +248,10 @@ async fn delete_preconditions_conflict() {
         .err()
         .expect("rv precondition fails");
     assert_eq!(e.code, 409);
-    assert!(e.message.contains("Precondition failed: ResourceVersion in precondition: 1"));
+    assert!(
+        e.message
+            .contains("Precondition failed: ResourceVersion in precondition: 1")
+    );
     // Matching preconditions delete.
     let good = DeleteOptions {
         precondition_uid: Some(uid),

@@ -15,9 +15,14 @@ async fn labelled_set(reg: &registry::engine::Registry) {
         ("c", json!({"env": "test"})),
         ("d", json!({})),
     ] {
-        reg.create(&cms, "default", configmap_labelled(name, labels), &wopts("t"))
-            .await
-            .unwrap();
+        reg.create(
+            &cms,
+            "default",
+            configmap_labelled(name, labels),
+            &wopts("t"),
+        )
+        .await
+        .unwrap();
     }
 }
 
@@ -88,7 +93,10 @@ async fn field_selector_on_pod_node_and_phase() {
     let sel = |s: &str| fields(s);
     let by = |o: registry::engine::ListResult| names(&o.items);
     assert_eq!(
-        by(reg.list(&pods, "", &sel("spec.nodeName=node-1")).await.unwrap()),
+        by(reg
+            .list(&pods, "", &sel("spec.nodeName=node-1"))
+            .await
+            .unwrap()),
         vec!["on-1"]
     );
     // Unscheduled pods have an empty nodeName, as the scheduler selects them.
@@ -97,21 +105,38 @@ async fn field_selector_on_pod_node_and_phase() {
         vec!["free"]
     );
     assert_eq!(
-        by(reg.list(&pods, "default", &sel("status.phase=Pending")).await.unwrap()),
+        by(reg
+            .list(&pods, "default", &sel("status.phase=Pending"))
+            .await
+            .unwrap()),
         vec!["free", "on-1", "on-2"]
     );
     let mut running = free;
     running["status"] = json!({"phase": "Running"});
-    reg.update(&pods, "default", "free", running, Some("status"), &wopts("kubelet"))
-        .await
-        .unwrap();
+    reg.update(
+        &pods,
+        "default",
+        "free",
+        running,
+        Some("status"),
+        &wopts("kubelet"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
-        by(reg.list(&pods, "default", &sel("status.phase=Running")).await.unwrap()),
+        by(reg
+            .list(&pods, "default", &sel("status.phase=Running"))
+            .await
+            .unwrap()),
         vec!["free"]
     );
     assert_eq!(
         by(reg
-            .list(&pods, "default", &sel("status.phase!=Running,spec.nodeName!=node-2"))
+            .list(
+                &pods,
+                "default",
+                &sel("status.phase!=Running,spec.nodeName!=node-2")
+            )
             .await
             .unwrap()),
         vec!["on-1"]
@@ -142,7 +167,14 @@ async fn field_selector_on_secret_type() {
     let pick = |s: &'static str| {
         let reg = reg.clone();
         let secrets = secrets.clone();
-        async move { names(&reg.list(&secrets, "default", &fields(s)).await.unwrap().items) }
+        async move {
+            names(
+                &reg.list(&secrets, "default", &fields(s))
+                    .await
+                    .unwrap()
+                    .items,
+            )
+        }
     };
     assert_eq!(pick("type=Opaque").await, vec!["plain"]);
     assert_eq!(pick("type=kubernetes.io/tls").await, vec!["tls"]);
@@ -212,7 +244,11 @@ async fn paging_is_complete_and_ordered() {
         if pages == 1 {
             assert_eq!(page.remaining, Some(5));
         }
-        got.extend(page.items.iter().map(|o| format!("{}/{}", o.namespace, o.name)));
+        got.extend(
+            page.items
+                .iter()
+                .map(|o| format!("{}/{}", o.namespace, o.name)),
+        );
         match page.continue_token {
             Some(t) => token = Some(t),
             None => break,
@@ -429,7 +465,10 @@ async fn exact_at_a_compacted_revision_is_expired_as_upstream_words_it() {
         .err()
         .expect("expired");
     assert_eq!((e.code, e.reason.as_str()), (410, "Expired"));
-    assert_eq!(e.message, "The resourceVersion for the provided list is too old.");
+    assert_eq!(
+        e.message,
+        "The resourceVersion for the provided list is too old."
+    );
 }
 
 #[tokio::test]

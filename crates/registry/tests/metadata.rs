@@ -59,7 +59,10 @@ async fn generate_name_appends_five_characters() {
         a["metadata"]["name"].as_str().unwrap(),
         b["metadata"]["name"].as_str().unwrap(),
     );
-    assert!(na.starts_with("web-") && na.len() == "web-".len() + 5, "{na}");
+    assert!(
+        na.starts_with("web-") && na.len() == "web-".len() + 5,
+        "{na}"
+    );
     assert_ne!(na, nb);
     assert_eq!(a["metadata"]["generateName"], "web-");
 }
@@ -320,7 +323,8 @@ async fn mismatched_kind_or_api_version_is_bad_request() {
         .unwrap_err();
     assert_eq!((e.code, e.reason.as_str()), (400, "BadRequest"));
     assert!(
-        e.message.contains("does not match the expected API version"),
+        e.message
+            .contains("does not match the expected API version"),
         "{}",
         e.message
     );

@@ -123,7 +123,12 @@ async fn custom_resource_main_update_cannot_change_status() {
     let reg = setup().await;
     let (_, widgets) = install_widgets(&reg).await;
     let w = reg
-        .create(&widgets, "default", widget("w", json!({"size": 2})), &wopts("t"))
+        .create(
+            &widgets,
+            "default",
+            widget("w", json!({"size": 2})),
+            &wopts("t"),
+        )
         .await
         .unwrap();
     let mut s = w.clone();
@@ -149,7 +154,12 @@ async fn custom_resource_status_update_cannot_change_spec_or_labels() {
     let reg = setup().await;
     let (_, widgets) = install_widgets(&reg).await;
     let w = reg
-        .create(&widgets, "default", widget("w", json!({"size": 2})), &wopts("t"))
+        .create(
+            &widgets,
+            "default",
+            widget("w", json!({"size": 2})),
+            &wopts("t"),
+        )
         .await
         .unwrap();
     let mut s = w.clone();
@@ -171,7 +181,12 @@ async fn custom_resource_metadata_change_keeps_generation() {
     let reg = setup().await;
     let (_, widgets) = install_widgets(&reg).await;
     let w = reg
-        .create(&widgets, "default", widget("w", json!({"size": 2})), &wopts("t"))
+        .create(
+            &widgets,
+            "default",
+            widget("w", json!({"size": 2})),
+            &wopts("t"),
+        )
         .await
         .unwrap();
     let mut u = w;

@@ -96,7 +96,12 @@ async fn label_change_moves_an_object_in_and_out_of_a_selecting_watch() {
     let reg = setup().await;
     let cms = configmaps(&reg);
     let c = reg
-        .create(&cms, "default", configmap_labelled("a", json!({"tier": "x"})), &wopts("t"))
+        .create(
+            &cms,
+            "default",
+            configmap_labelled("a", json!({"tier": "x"})),
+            &wopts("t"),
+        )
         .await
         .unwrap();
     let opts = WatchOptions {
@@ -276,7 +281,9 @@ async fn watch_older_than_the_cache_window_is_gone() {
     // its watch cache starts at the compaction point.
     let store: std::sync::Arc<dyn store::Store> =
         std::sync::Arc::new(store::memory::MemoryStore::new());
-    let first = registry::engine::Registry::new(store.clone()).await.unwrap();
+    let first = registry::engine::Registry::new(store.clone())
+        .await
+        .unwrap();
     create_namespace(&first, "default").await;
     let cms = configmaps(&first);
     let early = first
@@ -293,14 +300,20 @@ async fn watch_older_than_the_cache_window_is_gone() {
         .compact(store.current_revision().await.unwrap())
         .await
         .unwrap();
-    let reg = registry::engine::Registry::new(store.clone()).await.unwrap();
+    let reg = registry::engine::Registry::new(store.clone())
+        .await
+        .unwrap();
     let e = reg
         .watch(&cms, "default", &watch_from(&rv(&early)))
         .await
         .err()
         .expect("too old");
     assert_eq!(e.code, 410);
-    assert!(e.message.starts_with("too old resource version:"), "{}", e.message);
+    assert!(
+        e.message.starts_with("too old resource version:"),
+        "{}",
+        e.message
+    );
 }
 
 #[tokio::test]
@@ -309,7 +322,9 @@ async fn watch_older_than_the_cache_window_is_expired_as_upstream_words_it() {
     // reason Expired (older releases said Gone; clients accept both).
     let store: std::sync::Arc<dyn store::Store> =
         std::sync::Arc::new(store::memory::MemoryStore::new());
-    let first = registry::engine::Registry::new(store.clone()).await.unwrap();
+    let first = registry::engine::Registry::new(store.clone())
+        .await
+        .unwrap();
     create_namespace(&first, "default").await;
     let cms = configmaps(&first);
     let early = first
@@ -324,7 +339,9 @@ async fn watch_older_than_the_cache_window_is_expired_as_upstream_words_it() {
         .compact(store.current_revision().await.unwrap())
         .await
         .unwrap();
-    let reg = registry::engine::Registry::new(store.clone()).await.unwrap();
+    let reg = registry::engine::Registry::new(store.clone())
+        .await
+        .unwrap();
     let e = reg
         .watch(&cms, "default", &watch_from(&rv(&early)))
         .await
@@ -338,7 +355,9 @@ async fn resumed_watch_after_restart_replays_history() {
     // A registry started over a store with history resumes watches from it.
     let store: std::sync::Arc<dyn store::Store> =
         std::sync::Arc::new(store::memory::MemoryStore::new());
-    let first = registry::engine::Registry::new(store.clone()).await.unwrap();
+    let first = registry::engine::Registry::new(store.clone())
+        .await
+        .unwrap();
     create_namespace(&first, "default").await;
     let cms = configmaps(&first);
     let a = first
@@ -356,7 +375,9 @@ async fn resumed_watch_after_restart_replays_history() {
         .await
         .unwrap();
     first.delete(&cms, "default", "b", &dopts()).await.unwrap();
-    let reg = registry::engine::Registry::new(store.clone()).await.unwrap();
+    let reg = registry::engine::Registry::new(store.clone())
+        .await
+        .unwrap();
     let mut w = reg
         .watch(&cms, "default", &watch_from(&rv(&a)))
         .await
@@ -396,7 +417,9 @@ async fn replayed_create_of_a_still_present_object_is_added() {
     // registry restarts: its replayed creation is still ADDED.
     let store: std::sync::Arc<dyn store::Store> =
         std::sync::Arc::new(store::memory::MemoryStore::new());
-    let first = registry::engine::Registry::new(store.clone()).await.unwrap();
+    let first = registry::engine::Registry::new(store.clone())
+        .await
+        .unwrap();
     create_namespace(&first, "default").await;
     let cms = configmaps(&first);
     let a = first
@@ -407,7 +430,9 @@ async fn replayed_create_of_a_still_present_object_is_added() {
         .create(&cms, "default", configmap("b"), &wopts("t"))
         .await
         .unwrap();
-    let reg = registry::engine::Registry::new(store.clone()).await.unwrap();
+    let reg = registry::engine::Registry::new(store.clone())
+        .await
+        .unwrap();
     let mut w = reg
         .watch(&cms, "default", &watch_from(&rv(&a)))
         .await

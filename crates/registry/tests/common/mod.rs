@@ -28,14 +28,9 @@ pub async fn setup_with_store() -> (Arc<Registry>, Arc<dyn Store>) {
 
 pub async fn create_namespace(reg: &Registry, name: &str) -> Value {
     let ns = res(reg, "", "v1", "namespaces");
-    reg.create(
-        &ns,
-        "",
-        json!({"metadata": {"name": name}}),
-        &wopts("test"),
-    )
-    .await
-    .expect("namespace created")
+    reg.create(&ns, "", json!({"metadata": {"name": name}}), &wopts("test"))
+        .await
+        .expect("namespace created")
 }
 
 /// A served resource, by group, version and plural.
@@ -170,7 +165,12 @@ pub fn widget_crd() -> Value {
 
 /// Create the widget CRD and wait until the catalog serves `widgets`.
 pub async fn install_widgets(reg: &Registry) -> (Value, Arc<ResourceInfo>) {
-    let crds = res(reg, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+    let crds = res(
+        reg,
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+    );
     let crd = reg
         .create(&crds, "", widget_crd(), &wopts("test"))
         .await
@@ -207,7 +207,9 @@ pub enum Seen {
     Ev(&'static str, String),
     /// `end`: the bookmark that closes `sendInitialEvents` (the apiserver
     /// annotates it `k8s.io/initial-events-end: "true"`).
-    Bookmark { end: bool },
+    Bookmark {
+        end: bool,
+    },
     Error(u16),
 }
 
