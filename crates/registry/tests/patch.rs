@@ -69,8 +69,7 @@ async fn failed_json_patch_test_changes_nothing() {
             &wopts("p"),
         )
         .await
-        .err()
-        .expect("test op fails");
+        .expect_err("test op fails");
     assert!(e.code >= 400 && e.code < 500, "{e:?}");
     let got = reg.get(&cms, "default", "c", "").await.unwrap();
     assert_eq!(rv(&got), rv(&c));
@@ -229,8 +228,7 @@ async fn strategic_merge_patch_of_a_custom_resource_is_unsupported() {
             &wopts("p"),
         )
         .await
-        .err()
-        .expect("415");
+        .expect_err("415");
     assert_eq!(e.code, 415);
 }
 
@@ -248,8 +246,7 @@ async fn patch_of_missing_object_is_not_found() {
             &wopts("p"),
         )
         .await
-        .err()
-        .expect("404");
+        .expect_err("404");
     assert_eq!(e.code, 404);
 }
 
@@ -284,8 +281,7 @@ async fn patch_naming_a_stale_resource_version_conflicts() {
             &wopts("p"),
         )
         .await
-        .err()
-        .expect("conflict");
+        .expect_err("conflict");
     assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
     assert!(
         e.message.contains("the object has been modified"),
@@ -381,8 +377,7 @@ async fn conflicting_apply_by_another_manager_conflicts_until_forced() {
             &apply_opts("bob", false),
         )
         .await
-        .err()
-        .expect("conflict");
+        .expect_err("conflict");
     assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
     assert_eq!(
         e.message,
@@ -491,8 +486,7 @@ async fn update_after_apply_then_apply_conflicts_with_the_updater() {
             &apply_opts("alice", false),
         )
         .await
-        .err()
-        .expect("conflict with the updater");
+        .expect_err("conflict with the updater");
     assert_eq!(e.code, 409);
     // An Update manager is named with its API version, as upstream prints it.
     assert_eq!(

@@ -120,8 +120,7 @@ async fn negative_scale_is_invalid() {
             &wopts("t"),
         )
         .await
-        .err()
-        .expect("invalid");
+        .expect_err("invalid");
     assert_eq!(e.code, 422);
     assert!(e.causes.iter().any(|c| c.field == "spec.replicas"), "{e:?}");
 }
@@ -149,8 +148,7 @@ async fn stale_scale_update_conflicts() {
             &wopts("t"),
         )
         .await
-        .err()
-        .expect("conflict");
+        .expect_err("conflict");
     assert_eq!(e.code, 409);
 }
 
@@ -167,8 +165,7 @@ async fn scale_of_missing_object_is_not_found() {
             &wopts("t"),
         )
         .await
-        .err()
-        .expect("404");
+        .expect_err("404");
     assert_eq!(e.code, 404);
 }
 
@@ -254,8 +251,7 @@ async fn second_binding_conflicts() {
     let e = reg
         .bind_pod("default", "p", &to("node-2"), &wopts("scheduler"))
         .await
-        .err()
-        .expect("already bound");
+        .expect_err("already bound");
     assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
     assert_eq!(
         e.message,
@@ -280,8 +276,7 @@ async fn second_binding_conflicts_with_code_409() {
     let e = reg
         .bind_pod("default", "p", &to("node-1"), &wopts("s"))
         .await
-        .err()
-        .expect("already bound");
+        .expect_err("already bound");
     assert_eq!(e.code, 409);
 }
 
@@ -300,8 +295,7 @@ async fn binding_without_a_target_is_invalid_and_missing_pod_not_found() {
             &wopts("s"),
         )
         .await
-        .err()
-        .expect("invalid");
+        .expect_err("invalid");
     assert_eq!(e.code, 422);
     let e = reg
         .bind_pod(
@@ -311,7 +305,6 @@ async fn binding_without_a_target_is_invalid_and_missing_pod_not_found() {
             &wopts("s"),
         )
         .await
-        .err()
-        .expect("not found");
+        .expect_err("not found");
     assert_eq!(e.code, 404);
 }
