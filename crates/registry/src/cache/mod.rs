@@ -250,11 +250,15 @@ impl WatchCache {
             let rc = res
                 .entry(prefix.to_string())
                 .or_insert_with(|| ResourceCache::new(self.ring_from));
-            let prev = match &ev.prev {
-                Some(p) if rev <= loaded_at => {
-                    decode_object(&p.key, &p.value, p.mod_revision).map(Arc::new)
-                }
-                _ => rc.objects.get(&ev.kv.key).cloned(),
+            // Replayed history carries its own previous value (None for a
+            // create); live events follow the cached state.
+            let prev = if rev <= loaded_at {
+                ev.prev
+                    .as_ref()
+                    .and_then(|p| decode_object(&p.key, &p.value, p.mod_revision))
+                    .map(Arc::new)
+            } else {
+                rc.objects.get(&ev.kv.key).cloned()
             };
             let event = match ev.kind {
                 EventKind::Put => decode_object(&ev.kv.key, &ev.kv.value, rev).map(|obj| {

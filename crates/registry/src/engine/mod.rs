@@ -35,6 +35,8 @@ pub struct Registry {
     pub store: Arc<dyn Store>,
     pub cache: Arc<WatchCache>,
     catalog: RwLock<Arc<Catalog>>,
+    /// Held across a Service's address allocation and its write.
+    alloc_lock: tokio::sync::Mutex<()>,
 }
 
 impl Registry {
@@ -46,6 +48,7 @@ impl Registry {
             store,
             cache,
             catalog: RwLock::new(Arc::new(Catalog::builtin())),
+            alloc_lock: tokio::sync::Mutex::new(()),
         });
         reg.refresh_catalog();
         crd::spawn_catalog_follower(&reg);
@@ -104,12 +107,9 @@ pub(crate) fn decode_kv(kv: &store::KeyValue) -> Result<Value, ApiError> {
 /// Map store errors that reach a client.
 pub(crate) fn store_error(e: StoreError) -> ApiError {
     match e {
-        StoreError::Compacted {
-            requested,
-            compacted,
-        } => ApiError::gone(format!(
-            "too old resource version: {requested} ({compacted})"
-        )),
+        StoreError::Compacted { .. } => {
+            ApiError::expired("The resourceVersion for the provided list is too old.")
+        }
         StoreError::FutureRevision { requested, current } => {
             let mut e = ApiError::timeout(format!(
                 "Too large resource version: {requested}, current: {current}"

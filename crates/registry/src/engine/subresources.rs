@@ -150,7 +150,7 @@ impl Registry {
             {
                 return Err(ApiError::conflict(
                     "",
-                    "pods",
+                    "pods/binding",
                     name,
                     &format!("pod {name} is already assigned to node \"{cur}\""),
                 ));
@@ -158,7 +158,7 @@ impl Registry {
             if old.pointer("/metadata/deletionTimestamp").is_some() {
                 return Err(ApiError::conflict(
                     "",
-                    "pods",
+                    "pods/binding",
                     name,
                     "pod is being deleted, cannot be assigned to a host",
                 ));

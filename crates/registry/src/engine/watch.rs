@@ -85,7 +85,7 @@ impl Registry {
                 (initial, live, snap.revision)
             } else {
                 let start = self.cache.watch(&rprefix, rv).map_err(|e| match e {
-                    CacheError::TooOld { .. } => ApiError::gone(e.to_string()),
+                    CacheError::TooOld { .. } => ApiError::expired(e.to_string()),
                     CacheError::Store(s) => super::store_error(s),
                 })?;
                 let initial = start

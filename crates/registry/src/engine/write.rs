@@ -19,6 +19,20 @@ use store::StoreError;
 const MAX_RETRIES: usize = 16;
 
 impl Registry {
+    /// For Services: serialise allocation and make sure the cache has seen
+    /// every earlier write, so the allocator sees every address in use.
+    async fn allocation_guard(
+        &self,
+        res: &ResourceInfo,
+    ) -> Result<Option<tokio::sync::MutexGuard<'_, ()>>, ApiError> {
+        if !super::services::is_services(res) {
+            return Ok(None);
+        }
+        let guard = self.alloc_lock.lock().await;
+        self.wait_fresh("", 0).await?;
+        Ok(Some(guard))
+    }
+
     pub(crate) fn strategy(&self, res: &ResourceInfo) -> Arc<dyn Strategy> {
         strategies::for_resource(&res.group, &res.plural)
     }
@@ -176,6 +190,7 @@ impl Registry {
         if res.namespaced {
             self.check_namespace(ns).await?;
         }
+        let _alloc = self.allocation_guard(res).await?;
         self.prepare_create(res, ns, &mut obj, opts)?;
         if opts.dry_run {
             return Ok(obj);
@@ -261,6 +276,7 @@ impl Registry {
         mutate: impl Fn(&Value) -> Result<Value, ApiError>,
     ) -> Result<Value, ApiError> {
         let key = keys::object_key(res, ns, name);
+        let _alloc = self.allocation_guard(res).await?;
         for _ in 0..MAX_RETRIES {
             let (kv, _) = self.store.get(&key).await.map_err(store_error)?;
             let kv = kv.ok_or_else(|| ApiError::not_found(&res.group, &res.plural, name))?;
@@ -332,6 +348,10 @@ impl Registry {
         let strategy = self.strategy(res);
         let custom = self.is_custom(res);
         let status_only = subresource == Some("status");
+        // Binding and finalize are the engine's own writes: the strategy's
+        // update rules (e.g. pod spec immutability) do not apply to them, and
+        // they may set status (binding's PodScheduled condition).
+        let internal = matches!(subresource, Some("binding") | Some("finalize"));
         if status_only {
             // A status write changes status (and field ownership) only.
             let mut merged = old.clone();
@@ -347,7 +367,7 @@ impl Registry {
                 m::metadata_mut(&mut merged).insert("managedFields".into(), mf.clone());
             }
             new = merged;
-        } else if res.has_subresource("status") {
+        } else if res.has_subresource("status") && !internal {
             match old.get("status") {
                 Some(s) => new["status"] = s.clone(),
                 None => {
@@ -357,9 +377,6 @@ impl Registry {
                 }
             }
         }
-        // Binding and finalize are the engine's own writes: the strategy's
-        // update rules (e.g. pod spec immutability) do not apply to them.
-        let internal = matches!(subresource, Some("binding") | Some("finalize"));
         if custom {
             self.custom_prepare(res, &mut new)?;
         } else {
@@ -374,6 +391,7 @@ impl Registry {
         }
         let mut causes =
             validation::validate_object_meta(&new, res.namespaced, strategy.name_rule());
+        causes.extend(no_new_finalizers_while_deleting(&new, old));
         if status_only {
             causes.extend(strategy.validate_status_update(&new, old));
         } else if !internal {
@@ -438,4 +456,28 @@ fn namespace_finalizing(res: &ResourceInfo, obj: &Value) -> bool {
             .pointer("/spec/finalizers")
             .and_then(Value::as_array)
             .is_some_and(|f| !f.is_empty())
+}
+
+/// Upstream refuses new finalizers on an object that is being deleted.
+fn no_new_finalizers_while_deleting(new: &Value, old: &Value) -> Option<Cause> {
+    old.pointer("/metadata/deletionTimestamp")?;
+    let before = meta::finalizers(old);
+    let added: Vec<String> = meta::finalizers(new)
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect();
+    if added.is_empty() {
+        return None;
+    }
+    let list = added
+        .iter()
+        .map(|f| format!("{f:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(Cause::forbidden(
+        "metadata.finalizers",
+        format!(
+            "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{list}}}"
+        ),
+    ))
 }
