@@ -141,8 +141,22 @@ pub fn error(e: &ApiError) -> Resp {
 }
 
 /// Add `Warning: 299 - "<text>"` headers, as upstream reports warnings.
+/// Upstream's limits on warnings: each at most 256 characters, 4 KiB in all.
+const WARNING_MAX_CHARS: usize = 256;
+const WARNINGS_MAX_BYTES: usize = 4096;
+
 pub fn add_warnings(r: &mut Resp, warnings: &[String]) {
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0;
     for w in warnings {
+        if !seen.insert(w) {
+            continue;
+        }
+        let w: String = w.chars().take(WARNING_MAX_CHARS).collect();
+        total += w.len();
+        if total > WARNINGS_MAX_BYTES {
+            break;
+        }
         let text = format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
         if let Ok(v) = HeaderValue::from_str(&text) {
             r.headers_mut().append(header::WARNING, v);

@@ -83,7 +83,7 @@ pub fn parse(method: &str, path: &str, query: &Query) -> Option<RequestInfo> {
     info.verb = match method {
         "GET" | "HEAD" if info.name.is_empty() && watch => "watch",
         "GET" | "HEAD" if info.name.is_empty() => "list",
-        "GET" | "HEAD" if watch => "watch",
+        "GET" | "HEAD" if watch_prefix => "watch",
         "GET" | "HEAD" => "get",
         "POST" => "create",
         "PUT" => "update",

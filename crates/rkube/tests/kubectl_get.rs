@@ -249,7 +249,8 @@ fn get_watch_streams_changes() {
 
     s.kubectl_stdin(
         &["apply", "-f", "-"],
-        Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: delta\ndata:\n  x: y\n"),
+        // (A bare `y` would be a YAML 1.1 boolean, which the server refuses.)
+        Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: delta\ndata:\n  x: z\n"),
     )
     .ok();
     assert!(

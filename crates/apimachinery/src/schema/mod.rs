@@ -11,9 +11,11 @@ mod ext;
 mod kinds;
 mod node;
 mod prune;
+mod types;
 mod unknown;
 
 pub use builtin::{DEFINITIONS_PREFIX, builtin_definitions, definition_name, schema_for_kind};
 pub use node::{Definitions, ListType, SchemaNode};
 pub use prune::prune_unknown_fields;
+pub use types::type_error;
 pub use unknown::{duplicate_fields, unknown_fields};

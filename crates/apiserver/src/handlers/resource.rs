@@ -41,10 +41,31 @@ pub async fn handle(
     if !info.subresource.is_empty() && !res.has_subresource(&info.subresource) {
         return Err(ApiError::not_found_path());
     }
-    if info.subresource.is_empty() && !res.has_verb(&info.verb) {
-        return Err(ApiError::method_not_allowed(
+    let not_allowed = || {
+        ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",
-        ));
+        )
+    };
+    if info.subresource.is_empty() && !res.has_verb(&info.verb) {
+        return Err(not_allowed());
+    }
+    // A collection takes no PUT; a named object no POST.
+    match (
+        info.verb.as_str(),
+        info.name.is_empty(),
+        info.subresource.is_empty(),
+    ) {
+        ("update" | "patch", true, _) | ("create", false, true) => return Err(not_allowed()),
+        _ => {}
+    }
+    // status and scale are leaves: get, update and patch only.
+    if matches!(info.subresource.as_str(), "status" | "scale") {
+        if !info.rest.is_empty() {
+            return Err(ApiError::not_found_path());
+        }
+        if !matches!(info.verb.as_str(), "get" | "update" | "patch") {
+            return Err(not_allowed());
+        }
     }
     let output = codec::negotiate(req.headers());
     let (parts, body) = req.into_parts();
@@ -76,7 +97,20 @@ pub async fn handle(
             Ok(render_list(&res, result, &output, &srv.registry))
         }
         "watch" => {
-            let opts = watch_options(&query)?;
+            let mut opts = watch_options(&query)?;
+            if !name.is_empty() {
+                // A named watch (the deprecated /watch/ path) follows one object.
+                if opts
+                    .field_selector
+                    .as_deref()
+                    .is_some_and(|f| !f.is_empty())
+                {
+                    return Err(ApiError::bad_request(
+                        "both a name and a field selector provided; please provide one or the other",
+                    ));
+                }
+                opts.field_selector = Some(format!("metadata.name={name}"));
+            }
             let stream = reg.watch(&res, ns, &opts).await?;
             Ok(watch::respond(
                 res.clone(),

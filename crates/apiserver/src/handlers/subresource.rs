@@ -65,7 +65,19 @@ pub async fn handle(
         ("eviction", "create") => {
             let raw = codec::read_body(body).await?;
             let eviction = codec::decode(&codec::content_type(&parts.headers), &raw)?;
-            let mut del = DeleteOptions::default();
+            let body_dry = eviction
+                .pointer("/deleteOptions/dryRun")
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|x| x == "All"));
+            if body_dry != opts.dry_run && eviction.pointer("/deleteOptions/dryRun").is_some() {
+                return Err(ApiError::bad_request(
+                    "the dry run option in the eviction's deleteOptions must match the request's dryRun",
+                ));
+            }
+            let mut del = DeleteOptions {
+                dry_run: opts.dry_run || body_dry,
+                ..Default::default()
+            };
             if let Some(o) = eviction.get("deleteOptions") {
                 del.grace_period_seconds = o.get("gracePeriodSeconds").and_then(Value::as_i64);
                 del.precondition_uid = o

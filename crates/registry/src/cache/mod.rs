@@ -79,7 +79,7 @@ pub struct WatchCache {
     /// The revision the cache has caught up to.
     revision: watch::Sender<i64>,
     /// Revision from which rings of resources first seen later are complete.
-    ring_from: i64,
+    ring_from: std::sync::atomic::AtomicI64,
 }
 
 impl WatchCache {
@@ -91,7 +91,7 @@ impl WatchCache {
         let cache = Arc::new(WatchCache {
             resources: RwLock::new(HashMap::new()),
             revision: watch::channel(rev).0,
-            ring_from: replay_from - 1,
+            ring_from: std::sync::atomic::AtomicI64::new(replay_from - 1),
         });
         if rev > 0 {
             let mut start_key = None;
@@ -112,7 +112,7 @@ impl WatchCache {
                         {
                             let rc = res
                                 .entry(prefix.to_string())
-                                .or_insert_with(|| ResourceCache::new(cache.ring_from));
+                                .or_insert_with(|| ResourceCache::new(cache.ring_from()));
                             rc.objects.insert(kv.key.clone(), Arc::new(obj));
                         }
                     }
@@ -143,6 +143,10 @@ impl WatchCache {
         }
         tokio::spawn(follow(Arc::downgrade(&cache), store, stream, rev));
         Ok(cache)
+    }
+
+    fn ring_from(&self) -> i64 {
+        self.ring_from.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The revision the cache reflects.
@@ -201,7 +205,7 @@ impl WatchCache {
         let revision = self.revision();
         let rc = res
             .entry(resource_prefix.to_string())
-            .or_insert_with(|| ResourceCache::new(self.ring_from));
+            .or_insert_with(|| ResourceCache::new(self.ring_from()));
         let live = rc.tx.subscribe();
         let items = rc
             .objects
@@ -220,7 +224,7 @@ impl WatchCache {
         let revision = self.revision();
         let rc = res
             .entry(resource_prefix.to_string())
-            .or_insert_with(|| ResourceCache::new(self.ring_from));
+            .or_insert_with(|| ResourceCache::new(self.ring_from()));
         let live = rc.tx.subscribe();
         if from == 0 || from >= revision {
             return Ok(WatchStart {
@@ -249,7 +253,7 @@ impl WatchCache {
             let mut res = self.resources.write().expect("cache lock");
             let rc = res
                 .entry(prefix.to_string())
-                .or_insert_with(|| ResourceCache::new(self.ring_from));
+                .or_insert_with(|| ResourceCache::new(self.ring_from()));
             // Replayed history carries its own previous value (None for a
             // create); live events follow the cached state.
             let prev = if rev <= loaded_at {
@@ -378,6 +382,9 @@ impl WatchCache {
             .await?;
         let mut res = self.resources.write().expect("cache lock");
         res.clear();
+        // Nothing before this revision can be replayed any more.
+        self.ring_from
+            .store(rev, std::sync::atomic::Ordering::Relaxed);
         for kv in &page.kvs {
             if let Some(obj) = decode_object(&kv.key, &kv.value, kv.mod_revision)
                 && let Some((prefix, _, _)) = keys::split_key(&kv.key)

@@ -16,8 +16,26 @@ use std::sync::Arc;
 
 /// Convert an object to a resource's version.
 pub(crate) fn convert_to(obj: &Value, res: &ResourceInfo) -> Result<Value, ApiError> {
-    conversion::convert(obj, &res.group, &res.version)
-        .map_err(|e| ApiError::bad_request(format!("converting to {}: {e}", res.api_version())))
+    match conversion::convert(obj, &res.group, &res.version) {
+        Ok(v) => Ok(v),
+        // Versions of one custom resource convert with upstream's `None`
+        // strategy: only the apiVersion changes.
+        Err(conversion::ConversionError::Unsupported { .. })
+            if apimachinery::GroupVersion::parse(
+                apimachinery::meta::str_at(obj, &["apiVersion"]).unwrap_or(""),
+            )
+            .group
+                == res.group =>
+        {
+            let mut out = obj.clone();
+            out["apiVersion"] = res.api_version().into();
+            Ok(out)
+        }
+        Err(e) => Err(ApiError::bad_request(format!(
+            "converting to {}: {e}",
+            res.api_version()
+        ))),
+    }
 }
 
 /// A cached object as seen at another version (same metadata, new bytes).
@@ -42,6 +60,13 @@ fn convert_cached(o: &Arc<CachedObject>, res: &ResourceInfo) -> Arc<CachedObject
 impl Registry {
     /// The storage version's resource when `res` is served from another one.
     pub(crate) fn storage_of(&self, res: &ResourceInfo) -> Option<Arc<ResourceInfo>> {
+        let cat = self.catalog();
+        if let Some(custom) = cat.custom(res) {
+            if custom.storage_version.is_empty() || custom.storage_version == res.version {
+                return None;
+            }
+            return cat.find(&res.group, &custom.storage_version, &res.plural);
+        }
         let (g, v) = match (res.storage_group.as_str(), res.plural.as_str()) {
             ("", "events") => ("", "v1"),
             ("autoscaling", "horizontalpodautoscalers") => ("autoscaling", "v2"),

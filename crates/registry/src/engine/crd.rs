@@ -3,7 +3,6 @@
 //! separate controller: the registry serves a CRD as soon as it is stored).
 
 use super::Registry;
-use crate::cache::EventType;
 use crate::keys;
 use apimachinery::ResourceInfo;
 use serde_json::{Value, json};
@@ -19,24 +18,29 @@ pub fn crd_resource() -> ResourceInfo {
     )
 }
 
-/// Rebuild the catalog whenever a CRD changes.
+/// Rebuild the catalog whenever a CRD changes (and after the cache
+/// reloaded, which ends every subscription).
 pub fn spawn_catalog_follower(reg: &Arc<Registry>) {
+    use tokio::sync::broadcast::error::RecvError;
     let weak = Arc::downgrade(reg);
-    let Ok(start) = reg.cache.watch(&keys::resource_prefix(&crd_resource()), 0) else {
+    let prefix = keys::resource_prefix(&crd_resource());
+    let Ok(start) = reg.cache.watch(&prefix, 0) else {
         return;
     };
     let mut live = start.live;
     tokio::spawn(async move {
         loop {
-            match live.recv().await {
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            }
+            let closed = matches!(live.recv().await, Err(RecvError::Closed));
             let Some(reg) = weak.upgrade() else { return };
+            if closed {
+                match reg.cache.watch(&prefix, 0) {
+                    Ok(start) => live = start.live,
+                    Err(_) => return,
+                }
+            }
             reg.refresh_catalog();
         }
     });
-    let _ = EventType::Added;
 }
 
 /// Conditions a CRD gets once stored: names accepted, established.

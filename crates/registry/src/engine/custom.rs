@@ -21,13 +21,22 @@ impl Registry {
         Ok(())
     }
 
-    /// Drop fields a built-in type does not have, as upstream's typed decoding does.
-    pub(crate) fn prune_builtin(&self, res: &ResourceInfo, obj: &mut Value) {
+    /// Decode a built-in object the way upstream's typed decoding does:
+    /// values of the wrong type are refused (400), unknown fields dropped.
+    pub(crate) fn decode_builtin(
+        &self,
+        res: &ResourceInfo,
+        obj: &mut Value,
+    ) -> Result<(), ApiError> {
         if let Some(node) =
             apimachinery::schema::schema_for_kind(&res.group, &res.version, &res.kind)
         {
+            if let Some(msg) = apimachinery::schema::type_error(node, obj, &res.kind) {
+                return Err(ApiError::bad_request(msg));
+            }
             apimachinery::schema::prune_unknown_fields(node, obj);
         }
+        Ok(())
     }
 
     pub(crate) fn custom_validate(&self, res: &ResourceInfo, obj: &Value) -> Vec<Cause> {

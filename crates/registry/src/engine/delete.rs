@@ -39,6 +39,14 @@ impl Registry {
         name: &str,
         opts: &DeleteOptions,
     ) -> Result<DeleteOutcome, ApiError> {
+        if res.group.is_empty()
+            && res.plural == "namespaces"
+            && matches!(name, "default" | "kube-system" | "kube-public")
+        {
+            return Err(ApiError::forbidden(format!(
+                "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+            )));
+        }
         let key = keys::object_key(res, ns, name);
         for _ in 0..16 {
             let (kv, _) = self.store.get(&key).await.map_err(store_error)?;
@@ -75,7 +83,10 @@ impl Registry {
                     return Ok(DeleteOutcome::Deleted(obj));
                 }
                 match self.store.delete(&key, Some(kv.mod_revision)).await {
-                    Ok(_) => return Ok(DeleteOutcome::Deleted(obj)),
+                    Ok((_, rev)) => {
+                        self.after_write(res, rev).await;
+                        return Ok(DeleteOutcome::Deleted(obj));
+                    }
                     Err(StoreError::Conflict { .. }) => continue,
                     Err(StoreError::NotFound(_)) => {
                         return Err(ApiError::not_found(&res.group, &res.plural, name));
@@ -203,13 +214,15 @@ impl Registry {
         if !on_node || phase == "Succeeded" || phase == "Failed" {
             return 0;
         }
-        opts.grace_period_seconds
+        let grace = opts
+            .grace_period_seconds
             .or_else(|| {
                 obj.pointer("/spec/terminationGracePeriodSeconds")
                     .and_then(Value::as_i64)
             })
-            .unwrap_or(30)
-            .max(0)
+            .unwrap_or(30);
+        // Upstream turns a negative grace period into the shortest real one.
+        if grace < 0 { 1 } else { grace }
     }
 
     /// Delete every object the list options select; returns what was deleted

@@ -24,7 +24,11 @@ pub fn generate_name(prefix: &str) -> String {
     // Upstream trims the prefix so the name stays within 63 characters.
     let max_prefix = 63 - 5;
     let prefix = if prefix.len() > max_prefix {
-        &prefix[..max_prefix]
+        let mut end = max_prefix;
+        while !prefix.is_char_boundary(end) {
+            end -= 1;
+        }
+        &prefix[..end]
     } else {
         prefix
     };

@@ -96,10 +96,14 @@ impl Registry {
                 (initial, start.live, rv)
             };
         let send_end_bookmark = opts.send_initial_events == Some(true) && opts.allow_bookmarks;
-        let timeout = opts
-            .timeout_seconds
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_TIMEOUT);
+        // No (or a zero) timeout: upstream picks 30–60 minutes at random, so
+        // watches do not all reconnect at once.
+        let timeout = match opts.timeout_seconds {
+            Some(t) if t > 0 => Duration::from_secs(t),
+            _ => {
+                DEFAULT_TIMEOUT + Duration::from_secs(uuid::Uuid::new_v4().as_u128() as u64 % 1800)
+            }
+        };
         let (tx, rx) = mpsc::channel(256);
         let bookmarks = opts.allow_bookmarks;
         tokio::spawn(run_watch(

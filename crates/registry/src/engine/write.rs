@@ -33,6 +33,17 @@ impl Registry {
         Ok(Some(guard))
     }
 
+    /// A CRD write changes what is served: make the catalog reflect it
+    /// before answering, so the client can use its resource at once.
+    pub(crate) async fn after_write(&self, res: &ResourceInfo, rev: i64) {
+        if res.group == "apiextensions.k8s.io" && res.plural == "customresourcedefinitions" {
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(3), self.cache.wait_for(rev))
+                    .await;
+            self.refresh_catalog();
+        }
+    }
+
     pub(crate) fn strategy(&self, res: &ResourceInfo) -> Arc<dyn Strategy> {
         strategies::for_resource(&res.group, &res.plural)
     }
@@ -141,7 +152,7 @@ impl Registry {
                 o.remove("status");
             }
         } else {
-            self.prune_builtin(res, obj);
+            self.decode_builtin(res, obj)?;
             strategy.prepare_create(obj);
             strategy.default(obj);
             strategy.finalize_create(obj);
@@ -193,12 +204,22 @@ impl Registry {
         let _alloc = self.allocation_guard(res).await?;
         self.prepare_create(res, ns, &mut obj, opts)?;
         if opts.dry_run {
+            // A dry run still answers AlreadyExists, as upstream.
+            let key = keys::object_key(res, ns, m::name(&obj));
+            if self.store.get(&key).await.map_err(store_error)?.0.is_some() {
+                return Err(ApiError::already_exists(
+                    &res.group,
+                    &res.plural,
+                    m::name(&obj),
+                ));
+            }
             return Ok(obj);
         }
         let key = keys::object_key(res, ns, m::name(&obj));
         match self.store.create(&key, encode_for_store(&obj)).await {
             Ok(rev) => {
                 meta::set_resource_version(&mut obj, rev);
+                self.after_write(res, rev).await;
                 Ok(obj)
             }
             Err(StoreError::AlreadyExists(_)) => Err(ApiError::already_exists(
@@ -233,8 +254,9 @@ impl Registry {
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
+        // "0" means no precondition, as upstream.
         let precondition = match m::resource_version(&obj) {
-            "" => None,
+            "" | "0" => None,
             rv => Some(rv.parse::<i64>().map_err(|_| {
                 ApiError::invalid(
                     &res.group,
@@ -249,15 +271,22 @@ impl Registry {
             })?),
         };
         let body = obj;
-        self.guaranteed_update(
-            res,
-            ns,
-            name,
-            subresource,
-            precondition,
-            opts,
-            move |_old| Ok(body.clone()),
-        )
+        self.guaranteed_update(res, ns, name, subresource, precondition, opts, move |old| {
+            // A uid in the body is a precondition too.
+            let uid = m::uid(&body);
+            if !uid.is_empty() && uid != m::uid(old) {
+                return Err(ApiError::conflict(
+                    &res.group,
+                    &res.plural,
+                    name,
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        m::uid(old)
+                    ),
+                ));
+            }
+            Ok(body.clone())
+        })
         .await
     }
 
@@ -310,6 +339,7 @@ impl Registry {
             match result {
                 Ok(rev) => {
                     meta::set_resource_version(&mut new, rev);
+                    self.after_write(res, rev).await;
                     return Ok(new);
                 }
                 Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound(_))
@@ -347,6 +377,9 @@ impl Registry {
         carry_update_meta(&mut new, old);
         let strategy = self.strategy(res);
         let custom = self.is_custom(res);
+        if !custom {
+            self.decode_builtin(res, &mut new)?;
+        }
         let status_only = subresource == Some("status");
         // Binding and finalize are the engine's own writes: the strategy's
         // update rules (e.g. pod spec immutability) do not apply to them, and
@@ -379,8 +412,6 @@ impl Registry {
         }
         if custom {
             self.custom_prepare(res, &mut new)?;
-        } else {
-            self.prune_builtin(res, &mut new);
         }
         if !custom && !status_only && !internal {
             strategy.prepare_update(&mut new, old);
