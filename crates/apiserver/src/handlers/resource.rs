@@ -267,6 +267,18 @@ fn list_options(q: &Query) -> Result<ListOptions, ApiError> {
             .parse::<i64>()
             .map_err(|_| ApiError::bad_request(format!("invalid limit: {l:?}")))?,
     };
+    let rv = q.get("resourceVersion").map(String::as_str).unwrap_or("");
+    let cont = q.get("continue").map(String::as_str).unwrap_or("");
+    if !cont.is_empty() && !rv.is_empty() && rv != "0" {
+        return Err(ApiError::bad_request(
+            "specifying resource version is not allowed when using continue",
+        ));
+    }
+    if q.get("resourceVersionMatch").is_some_and(|m| !m.is_empty()) && rv.is_empty() {
+        return Err(ApiError::bad_request(
+            "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+        ));
+    }
     Ok(ListOptions {
         label_selector: q.get("labelSelector").cloned(),
         field_selector: q.get("fieldSelector").cloned(),
