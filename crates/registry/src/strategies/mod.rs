@@ -7,12 +7,14 @@ pub mod core_misc;
 pub mod crds;
 pub mod cron;
 pub mod cronjobs;
+pub mod endpoints;
 pub mod jobs;
 pub mod namespaces;
 pub mod pod;
 pub mod policy;
 pub mod rbac;
 pub mod replicationcontrollers;
+pub mod serviceaccounts;
 pub mod services;
 pub mod util;
 pub mod workload;
@@ -28,6 +30,8 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("", "configmaps") => Arc::new(config::ConfigMapStrategy),
         ("", "secrets") => Arc::new(config::SecretStrategy),
         ("", "namespaces") => Arc::new(namespaces::NamespaceStrategy),
+        ("", "serviceaccounts") => Arc::new(serviceaccounts::ServiceAccountStrategy),
+        ("", "endpoints") => Arc::new(endpoints::EndpointsStrategy),
         ("", "nodes") => Arc::new(core_misc::NodeStrategy),
         ("", "events") => Arc::new(core_misc::EventStrategy),
         ("events.k8s.io", "events") => Arc::new(DefaultStrategy),
