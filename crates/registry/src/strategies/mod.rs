@@ -12,8 +12,10 @@ pub mod jobs;
 pub mod namespaces;
 pub mod pod;
 pub mod policy;
+pub mod quotas;
 pub mod rbac;
 pub mod replicationcontrollers;
+pub mod resources;
 pub mod serviceaccounts;
 pub mod services;
 pub mod util;
@@ -32,6 +34,8 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("", "namespaces") => Arc::new(namespaces::NamespaceStrategy),
         ("", "serviceaccounts") => Arc::new(serviceaccounts::ServiceAccountStrategy),
         ("", "endpoints") => Arc::new(endpoints::EndpointsStrategy),
+        ("", "resourcequotas") => Arc::new(quotas::ResourceQuotaStrategy),
+        ("", "limitranges") => Arc::new(quotas::LimitRangeStrategy),
         ("", "nodes") => Arc::new(core_misc::NodeStrategy),
         ("", "events") => Arc::new(core_misc::EventStrategy),
         ("events.k8s.io", "events") => Arc::new(DefaultStrategy),
