@@ -8,6 +8,7 @@ pub mod crds;
 pub mod cron;
 pub mod cronjobs;
 pub mod endpoints;
+pub mod ingress;
 pub mod jobs;
 pub mod namespaces;
 pub mod pod;
@@ -36,6 +37,8 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("", "endpoints") => Arc::new(endpoints::EndpointsStrategy),
         ("", "resourcequotas") => Arc::new(quotas::ResourceQuotaStrategy),
         ("", "limitranges") => Arc::new(quotas::LimitRangeStrategy),
+        ("networking.k8s.io", "ingresses") => Arc::new(ingress::IngressStrategy),
+        ("networking.k8s.io", "ingressclasses") => Arc::new(ingress::IngressClassStrategy),
         ("", "nodes") => Arc::new(core_misc::NodeStrategy),
         ("", "events") => Arc::new(core_misc::EventStrategy),
         ("events.k8s.io", "events") => Arc::new(DefaultStrategy),
