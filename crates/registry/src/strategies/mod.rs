@@ -11,6 +11,7 @@ pub mod endpoints;
 pub mod ingress;
 pub mod jobs;
 pub mod namespaces;
+pub mod networkpolicies;
 pub mod pod;
 pub mod policy;
 pub mod quotas;
@@ -39,6 +40,9 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("", "limitranges") => Arc::new(quotas::LimitRangeStrategy),
         ("networking.k8s.io", "ingresses") => Arc::new(ingress::IngressStrategy),
         ("networking.k8s.io", "ingressclasses") => Arc::new(ingress::IngressClassStrategy),
+        ("networking.k8s.io", "networkpolicies") => {
+            Arc::new(networkpolicies::NetworkPolicyStrategy)
+        }
         ("", "nodes") => Arc::new(core_misc::NodeStrategy),
         ("", "events") => Arc::new(core_misc::EventStrategy),
         ("events.k8s.io", "events") => Arc::new(DefaultStrategy),
