@@ -1,71 +1,11 @@
-//! Smaller core/v1 resources: Nodes (`spec.unschedulable` selector),
-//! Events (involvedObject/reason/type/source selectors), and
-//! PersistentVolumeClaims / PersistentVolumes (access modes, storage).
+//! PersistentVolumeClaims and PersistentVolumes (access modes, storage).
 
 use super::pod::containers::parse_resource_list;
-use super::util::{arr_at, field_str, set_default, str_at};
+use super::util::{arr_at, set_default, str_at};
 use crate::strategy::Strategy;
 use crate::validation::{index, key, required_with};
 use apimachinery::Cause;
 use serde_json::{Value, json};
-
-pub struct NodeStrategy;
-
-impl Strategy for NodeStrategy {
-    fn selectable_fields(&self) -> &'static [&'static str] {
-        &["spec.unschedulable"]
-    }
-
-    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
-        (field == "spec.unschedulable").then(|| {
-            (obj.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true)).to_string()
-        })
-    }
-}
-
-pub struct EventStrategy;
-
-const EVENT_FIELDS: &[&str] = &[
-    "involvedObject.kind",
-    "involvedObject.namespace",
-    "involvedObject.name",
-    "involvedObject.uid",
-    "involvedObject.apiVersion",
-    "involvedObject.resourceVersion",
-    "involvedObject.fieldPath",
-    "reason",
-    "reportingComponent",
-    "source",
-    "type",
-];
-
-impl Strategy for EventStrategy {
-    fn validate_create(&self, obj: &Value) -> Vec<Cause> {
-        let mut errs = vec![];
-        let ns = str_at(obj, "/metadata/namespace");
-        let ions = str_at(obj, "/involvedObject/namespace");
-        if !ions.is_empty() && ions != ns {
-            errs.push(crate::validation::invalid_str(
-                "involvedObject.namespace",
-                ions,
-                "does not match event.namespace",
-            ));
-        }
-        errs
-    }
-
-    fn selectable_fields(&self) -> &'static [&'static str] {
-        EVENT_FIELDS
-    }
-
-    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
-        match field {
-            "source" => field_str(obj, "/source/component"),
-            f if EVENT_FIELDS.contains(&f) => field_str(obj, &format!("/{}", f.replace('.', "/"))),
-            _ => None,
-        }
-    }
-}
 
 const ACCESS_MODES: &[&str] = &[
     "ReadOnlyMany",
@@ -195,25 +135,6 @@ impl Strategy for PersistentVolumeStrategy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn node_and_event_selectors() {
-        assert_eq!(
-            NodeStrategy
-                .field_value(&json!({}), "spec.unschedulable")
-                .unwrap(),
-            "false"
-        );
-        let ev = json!({"involvedObject": {"kind": "Pod", "name": "p"}, "source": {"component": "kubelet"}, "type": "Normal"});
-        assert_eq!(
-            EventStrategy
-                .field_value(&ev, "involvedObject.kind")
-                .unwrap(),
-            "Pod"
-        );
-        assert_eq!(EventStrategy.field_value(&ev, "source").unwrap(), "kubelet");
-        assert_eq!(EventStrategy.field_value(&ev, "reason").unwrap(), "");
-    }
 
     #[test]
     fn pvc_rules() {

@@ -3,15 +3,18 @@
 pub mod apps;
 pub mod cluster_misc;
 pub mod config;
+pub mod coordination;
 pub mod core_misc;
 pub mod crds;
 pub mod cron;
 pub mod cronjobs;
 pub mod endpoints;
+pub mod events;
 pub mod ingress;
 pub mod jobs;
 pub mod namespaces;
 pub mod networkpolicies;
+pub mod nodes;
 pub mod pod;
 pub mod policy;
 pub mod quotas;
@@ -43,9 +46,9 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("networking.k8s.io", "networkpolicies") => {
             Arc::new(networkpolicies::NetworkPolicyStrategy)
         }
-        ("", "nodes") => Arc::new(core_misc::NodeStrategy),
-        ("", "events") => Arc::new(core_misc::EventStrategy),
-        ("events.k8s.io", "events") => Arc::new(DefaultStrategy),
+        ("", "nodes") => Arc::new(nodes::NodeStrategy),
+        ("" | "events.k8s.io", "events") => Arc::new(events::EventStrategy),
+        ("coordination.k8s.io", "leases") => Arc::new(coordination::LeaseStrategy),
         ("", "persistentvolumeclaims") => Arc::new(core_misc::PersistentVolumeClaimStrategy),
         ("", "persistentvolumes") => Arc::new(core_misc::PersistentVolumeStrategy),
         ("", "replicationcontrollers") => {
