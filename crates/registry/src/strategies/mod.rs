@@ -46,6 +46,7 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("networking.k8s.io", "networkpolicies") => {
             Arc::new(networkpolicies::NetworkPolicyStrategy)
         }
+        ("node.k8s.io", "runtimeclasses") => Arc::new(cluster_misc::RuntimeClassStrategy),
         ("", "nodes") => Arc::new(nodes::NodeStrategy),
         ("" | "events.k8s.io", "events") => Arc::new(events::EventStrategy),
         ("coordination.k8s.io", "leases") => Arc::new(coordination::LeaseStrategy),
