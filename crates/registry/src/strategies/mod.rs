@@ -23,6 +23,7 @@ pub mod replicationcontrollers;
 pub mod resources;
 pub mod serviceaccounts;
 pub mod services;
+pub mod templates;
 pub mod util;
 pub mod workload;
 
@@ -47,6 +48,8 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
             Arc::new(networkpolicies::NetworkPolicyStrategy)
         }
         ("node.k8s.io", "runtimeclasses") => Arc::new(cluster_misc::RuntimeClassStrategy),
+        ("", "podtemplates") => Arc::new(templates::PodTemplateStrategy),
+        ("apps", "controllerrevisions") => Arc::new(templates::ControllerRevisionStrategy),
         ("", "nodes") => Arc::new(nodes::NodeStrategy),
         ("" | "events.k8s.io", "events") => Arc::new(events::EventStrategy),
         ("coordination.k8s.io", "leases") => Arc::new(coordination::LeaseStrategy),
