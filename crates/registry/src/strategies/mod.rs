@@ -10,6 +10,7 @@ pub mod cron;
 pub mod cronjobs;
 pub mod endpoints;
 pub mod events;
+pub mod hpa;
 pub mod ingress;
 pub mod jobs;
 pub mod namespaces;
@@ -69,7 +70,7 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("scheduling.k8s.io", "priorityclasses") => Arc::new(cluster_misc::PriorityClassStrategy),
         ("storage.k8s.io", "storageclasses") => Arc::new(cluster_misc::StorageClassStrategy),
         ("autoscaling", "horizontalpodautoscalers") => {
-            Arc::new(policy::HorizontalPodAutoscalerStrategy)
+            Arc::new(hpa::HorizontalPodAutoscalerStrategy)
         }
         ("policy", "poddisruptionbudgets") => Arc::new(policy::PodDisruptionBudgetStrategy),
         ("rbac.authorization.k8s.io", "roles" | "clusterroles") => Arc::new(rbac::RoleStrategy),
