@@ -26,6 +26,7 @@ pub mod serviceaccounts;
 pub mod services;
 pub mod templates;
 pub mod util;
+pub mod webhooks;
 pub mod workload;
 
 use crate::strategy::{DefaultStrategy, Strategy};
@@ -51,6 +52,12 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("node.k8s.io", "runtimeclasses") => Arc::new(cluster_misc::RuntimeClassStrategy),
         ("", "podtemplates") => Arc::new(templates::PodTemplateStrategy),
         ("apps", "controllerrevisions") => Arc::new(templates::ControllerRevisionStrategy),
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations") => {
+            Arc::new(webhooks::WebhookConfigurationStrategy { mutating: false })
+        }
+        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations") => {
+            Arc::new(webhooks::WebhookConfigurationStrategy { mutating: true })
+        }
         ("", "nodes") => Arc::new(nodes::NodeStrategy),
         ("" | "events.k8s.io", "events") => Arc::new(events::EventStrategy),
         ("coordination.k8s.io", "leases") => Arc::new(coordination::LeaseStrategy),
