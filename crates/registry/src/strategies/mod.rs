@@ -1,6 +1,8 @@
 //! One strategy file per built-in resource, and the lookup that picks one.
 
+pub mod apiservices;
 pub mod apps;
+pub mod certificates;
 pub mod cluster_misc;
 pub mod config;
 pub mod coordination;
@@ -58,6 +60,10 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("admissionregistration.k8s.io", "mutatingwebhookconfigurations") => {
             Arc::new(webhooks::WebhookConfigurationStrategy { mutating: true })
         }
+        ("certificates.k8s.io", "certificatesigningrequests") => {
+            Arc::new(certificates::CertificateSigningRequestStrategy)
+        }
+        ("apiregistration.k8s.io", "apiservices") => Arc::new(apiservices::ApiServiceStrategy),
         ("", "nodes") => Arc::new(nodes::NodeStrategy),
         ("" | "events.k8s.io", "events") => Arc::new(events::EventStrategy),
         ("coordination.k8s.io", "leases") => Arc::new(coordination::LeaseStrategy),
