@@ -10,6 +10,7 @@ pub mod core_misc;
 pub mod crds;
 pub mod cron;
 pub mod cronjobs;
+pub mod csi;
 pub mod endpoints;
 pub mod events;
 pub mod hpa;
@@ -64,6 +65,8 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
             Arc::new(certificates::CertificateSigningRequestStrategy)
         }
         ("apiregistration.k8s.io", "apiservices") => Arc::new(apiservices::ApiServiceStrategy),
+        ("storage.k8s.io", "csidrivers") => Arc::new(csi::CsiDriverStrategy),
+        ("storage.k8s.io", "csinodes") => Arc::new(csi::CsiNodeStrategy),
         ("", "nodes") => Arc::new(nodes::NodeStrategy),
         ("" | "events.k8s.io", "events") => Arc::new(events::EventStrategy),
         ("coordination.k8s.io", "leases") => Arc::new(coordination::LeaseStrategy),
