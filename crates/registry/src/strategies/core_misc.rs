@@ -1,4 +1,5 @@
-//! PersistentVolumeClaims and PersistentVolumes (access modes, storage).
+//! PersistentVolumeClaims and PersistentVolumes (access modes, storage,
+//! exactly one volume source for PVs, source and volumeMode immutable).
 
 use super::pod::containers::parse_resource_list;
 use super::util::{arr_at, set_default, str_at};
@@ -103,6 +104,64 @@ impl Strategy for PersistentVolumeClaimStrategy {
 
 pub struct PersistentVolumeStrategy;
 
+/// PersistentVolume sources, in upstream's checking order.
+const PV_SOURCES: &[&str] = &[
+    "hostPath",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "glusterfs",
+    "flocker",
+    "nfs",
+    "rbd",
+    "quobyte",
+    "cinder",
+    "cephfs",
+    "iscsi",
+    "fc",
+    "flexVolume",
+    "azureFile",
+    "vsphereVolume",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "azureDisk",
+    "scaleIO",
+    "local",
+    "storageos",
+    "csi",
+];
+
+/// Exactly one volume source; `hostPath: /` may not be recycled.
+fn validate_pv_source(spec: &Value) -> Vec<Cause> {
+    let mut errs = vec![];
+    let mut n = 0;
+    for src in PV_SOURCES {
+        if spec.get(*src).is_some_and(|v| !v.is_null()) {
+            if n > 0 {
+                errs.push(Cause::forbidden(
+                    format!("spec.{src}"),
+                    "may not specify more than 1 volume type",
+                ));
+            }
+            n += 1;
+        }
+    }
+    if n == 0 {
+        errs.push(required_with("spec", "must specify a volume type"));
+    }
+    let host = str_at(spec, "/hostPath/path").trim_end_matches('/');
+    if spec.get("hostPath").is_some_and(Value::is_object)
+        && host.is_empty()
+        && !str_at(spec, "/hostPath/path").is_empty()
+        && str_at(spec, "/persistentVolumeReclaimPolicy") == "Recycle"
+    {
+        errs.push(Cause::forbidden(
+            "spec.persistentVolumeReclaimPolicy",
+            "may not be 'recycle' for a hostPath mount of '/'",
+        ));
+    }
+    errs
+}
+
 impl Strategy for PersistentVolumeStrategy {
     fn prepare_create(&self, obj: &mut Value) {
         crate::strategies::util::set(obj, "status", json!({"phase": "Pending"}));
@@ -128,6 +187,47 @@ impl Strategy for PersistentVolumeStrategy {
                 &["Delete", "Recycle", "Retain"],
             )),
         }
+        errs.extend(validate_pv_source(spec));
+        let class = str_at(spec, "/storageClassName");
+        if !class.is_empty() {
+            errs.extend(crate::validation::invalid_each(
+                "spec.storageClassName",
+                class,
+                crate::validation::is_dns1123_subdomain(class),
+            ));
+        }
+        if let Some(m) = spec.get("volumeMode").and_then(Value::as_str)
+            && m != "Block"
+            && m != "Filesystem"
+        {
+            errs.push(Cause::not_supported(
+                "spec.volumeMode",
+                &Value::from(m),
+                &["Block", "Filesystem"],
+            ));
+        }
+        errs
+    }
+
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<Cause> {
+        let mut errs = self.validate_create(new);
+        let source = |v: &Value| -> Vec<Option<Value>> {
+            PV_SOURCES
+                .iter()
+                .map(|s| v.pointer(&format!("/spec/{s}")).cloned())
+                .collect()
+        };
+        if source(new) != source(old) {
+            errs.push(Cause::forbidden(
+                "spec.persistentvolumesource",
+                "spec.persistentvolumesource is immutable after creation",
+            ));
+        }
+        errs.extend(crate::validation::validate_immutable(
+            new.pointer("/spec/volumeMode"),
+            old.pointer("/spec/volumeMode"),
+            "volumeMode",
+        ));
         errs
     }
 }
@@ -168,5 +268,21 @@ mod tests {
             s.validate_create(&json!({"spec": {"accessModes": ["X"]}}))[0].field,
             "spec.accessModes[0]"
         );
+        let e = s.validate_create(
+            &json!({"spec": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}}}),
+        );
+        assert_eq!(e[0].message, "Required value: must specify a volume type");
+        let mut two = pv.clone();
+        two["spec"]["nfs"] = json!({"server": "s", "path": "/"});
+        assert_eq!(s.validate_create(&two)[0].field, "spec.nfs");
+        let mut moved = pv.clone();
+        moved["spec"]["hostPath"]["path"] = json!("/y");
+        assert_eq!(
+            s.validate_update(&moved, &pv)[0].field,
+            "spec.persistentvolumesource"
+        );
+        let mut retained = pv.clone();
+        retained["spec"]["persistentVolumeReclaimPolicy"] = json!("Delete");
+        assert!(s.validate_update(&retained, &pv).is_empty());
     }
 }
