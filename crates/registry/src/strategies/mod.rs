@@ -122,6 +122,45 @@ mod tests {
                 .selectable_fields()
                 .contains(&"spec.nodeName")
         );
+        // Every resource wired here rejects an obviously broken object.
+        let broken = serde_json::json!({"spec": {"leaseDurationSeconds": 0, "maxReplicas": 0,
+            "controller": "", "policyTypes": ["X"], "limits": [{"type": "Nope"}], "hard": {"x": "1"}},
+            "subsets": [{}], "webhooks": [{}], "handler": "A_B", "metadata": {"name": "system-x"}});
+        for (g, r) in [
+            ("", "endpoints"),
+            ("", "resourcequotas"),
+            ("", "limitranges"),
+            ("", "podtemplates"),
+            ("apps", "controllerrevisions"),
+            ("coordination.k8s.io", "leases"),
+            ("networking.k8s.io", "ingresses"),
+            ("networking.k8s.io", "ingressclasses"),
+            ("networking.k8s.io", "networkpolicies"),
+            ("autoscaling", "horizontalpodautoscalers"),
+            ("scheduling.k8s.io", "priorityclasses"),
+            ("node.k8s.io", "runtimeclasses"),
+            ("storage.k8s.io", "csidrivers"),
+            (
+                "admissionregistration.k8s.io",
+                "validatingwebhookconfigurations",
+            ),
+            (
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations",
+            ),
+            ("certificates.k8s.io", "certificatesigningrequests"),
+            ("apiregistration.k8s.io", "apiservices"),
+        ] {
+            assert!(
+                !for_resource(g, r).validate_create(&broken).is_empty(),
+                "{g}/{r} accepted a broken object"
+            );
+        }
+        assert!(
+            for_resource("events.k8s.io", "events")
+                .selectable_fields()
+                .contains(&"reason")
+        );
         assert!(
             for_resource("example.com", "widgets")
                 .selectable_fields()

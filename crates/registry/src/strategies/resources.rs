@@ -61,7 +61,8 @@ fn is_standard_container_resource(name: &str) -> bool {
 pub fn is_extended_resource(name: &str) -> bool {
     match name.split_once('/') {
         Some((domain, _)) => {
-            !(domain == "kubernetes.io" || domain.ends_with(".kubernetes.io"))
+            domain != "kubernetes.io"
+                && !domain.ends_with(".kubernetes.io")
                 && !name.starts_with("requests.")
         }
         None => false,
