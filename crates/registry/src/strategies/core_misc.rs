@@ -1,71 +1,12 @@
-//! Smaller core/v1 resources: Nodes (`spec.unschedulable` selector),
-//! Events (involvedObject/reason/type/source selectors), and
-//! PersistentVolumeClaims / PersistentVolumes (access modes, storage).
+//! PersistentVolumeClaims and PersistentVolumes (access modes, storage,
+//! exactly one volume source for PVs, source and volumeMode immutable).
 
 use super::pod::containers::parse_resource_list;
-use super::util::{arr_at, field_str, set_default, str_at};
+use super::util::{arr_at, set_default, str_at};
 use crate::strategy::Strategy;
 use crate::validation::{index, key, required_with};
 use apimachinery::Cause;
 use serde_json::{Value, json};
-
-pub struct NodeStrategy;
-
-impl Strategy for NodeStrategy {
-    fn selectable_fields(&self) -> &'static [&'static str] {
-        &["spec.unschedulable"]
-    }
-
-    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
-        (field == "spec.unschedulable").then(|| {
-            (obj.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true)).to_string()
-        })
-    }
-}
-
-pub struct EventStrategy;
-
-const EVENT_FIELDS: &[&str] = &[
-    "involvedObject.kind",
-    "involvedObject.namespace",
-    "involvedObject.name",
-    "involvedObject.uid",
-    "involvedObject.apiVersion",
-    "involvedObject.resourceVersion",
-    "involvedObject.fieldPath",
-    "reason",
-    "reportingComponent",
-    "source",
-    "type",
-];
-
-impl Strategy for EventStrategy {
-    fn validate_create(&self, obj: &Value) -> Vec<Cause> {
-        let mut errs = vec![];
-        let ns = str_at(obj, "/metadata/namespace");
-        let ions = str_at(obj, "/involvedObject/namespace");
-        if !ions.is_empty() && ions != ns {
-            errs.push(crate::validation::invalid_str(
-                "involvedObject.namespace",
-                ions,
-                "does not match event.namespace",
-            ));
-        }
-        errs
-    }
-
-    fn selectable_fields(&self) -> &'static [&'static str] {
-        EVENT_FIELDS
-    }
-
-    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
-        match field {
-            "source" => field_str(obj, "/source/component"),
-            f if EVENT_FIELDS.contains(&f) => field_str(obj, &format!("/{}", f.replace('.', "/"))),
-            _ => None,
-        }
-    }
-}
 
 const ACCESS_MODES: &[&str] = &[
     "ReadOnlyMany",
@@ -163,6 +104,64 @@ impl Strategy for PersistentVolumeClaimStrategy {
 
 pub struct PersistentVolumeStrategy;
 
+/// PersistentVolume sources, in upstream's checking order.
+const PV_SOURCES: &[&str] = &[
+    "hostPath",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "glusterfs",
+    "flocker",
+    "nfs",
+    "rbd",
+    "quobyte",
+    "cinder",
+    "cephfs",
+    "iscsi",
+    "fc",
+    "flexVolume",
+    "azureFile",
+    "vsphereVolume",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "azureDisk",
+    "scaleIO",
+    "local",
+    "storageos",
+    "csi",
+];
+
+/// Exactly one volume source; `hostPath: /` may not be recycled.
+fn validate_pv_source(spec: &Value) -> Vec<Cause> {
+    let mut errs = vec![];
+    let mut n = 0;
+    for src in PV_SOURCES {
+        if spec.get(*src).is_some_and(|v| !v.is_null()) {
+            if n > 0 {
+                errs.push(Cause::forbidden(
+                    format!("spec.{src}"),
+                    "may not specify more than 1 volume type",
+                ));
+            }
+            n += 1;
+        }
+    }
+    if n == 0 {
+        errs.push(required_with("spec", "must specify a volume type"));
+    }
+    let host = str_at(spec, "/hostPath/path").trim_end_matches('/');
+    if spec.get("hostPath").is_some_and(Value::is_object)
+        && host.is_empty()
+        && !str_at(spec, "/hostPath/path").is_empty()
+        && str_at(spec, "/persistentVolumeReclaimPolicy") == "Recycle"
+    {
+        errs.push(Cause::forbidden(
+            "spec.persistentVolumeReclaimPolicy",
+            "may not be 'recycle' for a hostPath mount of '/'",
+        ));
+    }
+    errs
+}
+
 impl Strategy for PersistentVolumeStrategy {
     fn prepare_create(&self, obj: &mut Value) {
         crate::strategies::util::set(obj, "status", json!({"phase": "Pending"}));
@@ -188,6 +187,47 @@ impl Strategy for PersistentVolumeStrategy {
                 &["Delete", "Recycle", "Retain"],
             )),
         }
+        errs.extend(validate_pv_source(spec));
+        let class = str_at(spec, "/storageClassName");
+        if !class.is_empty() {
+            errs.extend(crate::validation::invalid_each(
+                "spec.storageClassName",
+                class,
+                crate::validation::is_dns1123_subdomain(class),
+            ));
+        }
+        if let Some(m) = spec.get("volumeMode").and_then(Value::as_str)
+            && m != "Block"
+            && m != "Filesystem"
+        {
+            errs.push(Cause::not_supported(
+                "spec.volumeMode",
+                &Value::from(m),
+                &["Block", "Filesystem"],
+            ));
+        }
+        errs
+    }
+
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<Cause> {
+        let mut errs = self.validate_create(new);
+        let source = |v: &Value| -> Vec<Option<Value>> {
+            PV_SOURCES
+                .iter()
+                .map(|s| v.pointer(&format!("/spec/{s}")).cloned())
+                .collect()
+        };
+        if source(new) != source(old) {
+            errs.push(Cause::forbidden(
+                "spec.persistentvolumesource",
+                "spec.persistentvolumesource is immutable after creation",
+            ));
+        }
+        errs.extend(crate::validation::validate_immutable(
+            new.pointer("/spec/volumeMode"),
+            old.pointer("/spec/volumeMode"),
+            "volumeMode",
+        ));
         errs
     }
 }
@@ -195,25 +235,6 @@ impl Strategy for PersistentVolumeStrategy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn node_and_event_selectors() {
-        assert_eq!(
-            NodeStrategy
-                .field_value(&json!({}), "spec.unschedulable")
-                .unwrap(),
-            "false"
-        );
-        let ev = json!({"involvedObject": {"kind": "Pod", "name": "p"}, "source": {"component": "kubelet"}, "type": "Normal"});
-        assert_eq!(
-            EventStrategy
-                .field_value(&ev, "involvedObject.kind")
-                .unwrap(),
-            "Pod"
-        );
-        assert_eq!(EventStrategy.field_value(&ev, "source").unwrap(), "kubelet");
-        assert_eq!(EventStrategy.field_value(&ev, "reason").unwrap(), "");
-    }
 
     #[test]
     fn pvc_rules() {
@@ -247,5 +268,21 @@ mod tests {
             s.validate_create(&json!({"spec": {"accessModes": ["X"]}}))[0].field,
             "spec.accessModes[0]"
         );
+        let e = s.validate_create(
+            &json!({"spec": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}}}),
+        );
+        assert_eq!(e[0].message, "Required value: must specify a volume type");
+        let mut two = pv.clone();
+        two["spec"]["nfs"] = json!({"server": "s", "path": "/"});
+        assert_eq!(s.validate_create(&two)[0].field, "spec.nfs");
+        let mut moved = pv.clone();
+        moved["spec"]["hostPath"]["path"] = json!("/y");
+        assert_eq!(
+            s.validate_update(&moved, &pv)[0].field,
+            "spec.persistentvolumesource"
+        );
+        let mut retained = pv.clone();
+        retained["spec"]["persistentVolumeReclaimPolicy"] = json!("Delete");
+        assert!(s.validate_update(&retained, &pv).is_empty());
     }
 }

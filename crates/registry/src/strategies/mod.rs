@@ -1,20 +1,35 @@
 //! One strategy file per built-in resource, and the lookup that picks one.
 
+pub mod apiservices;
 pub mod apps;
+pub mod certificates;
 pub mod cluster_misc;
 pub mod config;
+pub mod coordination;
 pub mod core_misc;
 pub mod crds;
 pub mod cron;
 pub mod cronjobs;
+pub mod csi;
+pub mod endpoints;
+pub mod events;
+pub mod hpa;
+pub mod ingress;
 pub mod jobs;
 pub mod namespaces;
+pub mod networkpolicies;
+pub mod nodes;
 pub mod pod;
 pub mod policy;
+pub mod quotas;
 pub mod rbac;
 pub mod replicationcontrollers;
+pub mod resources;
+pub mod serviceaccounts;
 pub mod services;
+pub mod templates;
 pub mod util;
+pub mod webhooks;
 pub mod workload;
 
 use crate::strategy::{DefaultStrategy, Strategy};
@@ -28,9 +43,33 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("", "configmaps") => Arc::new(config::ConfigMapStrategy),
         ("", "secrets") => Arc::new(config::SecretStrategy),
         ("", "namespaces") => Arc::new(namespaces::NamespaceStrategy),
-        ("", "nodes") => Arc::new(core_misc::NodeStrategy),
-        ("", "events") => Arc::new(core_misc::EventStrategy),
-        ("events.k8s.io", "events") => Arc::new(DefaultStrategy),
+        ("", "serviceaccounts") => Arc::new(serviceaccounts::ServiceAccountStrategy),
+        ("", "endpoints") => Arc::new(endpoints::EndpointsStrategy),
+        ("", "resourcequotas") => Arc::new(quotas::ResourceQuotaStrategy),
+        ("", "limitranges") => Arc::new(quotas::LimitRangeStrategy),
+        ("networking.k8s.io", "ingresses") => Arc::new(ingress::IngressStrategy),
+        ("networking.k8s.io", "ingressclasses") => Arc::new(ingress::IngressClassStrategy),
+        ("networking.k8s.io", "networkpolicies") => {
+            Arc::new(networkpolicies::NetworkPolicyStrategy)
+        }
+        ("node.k8s.io", "runtimeclasses") => Arc::new(cluster_misc::RuntimeClassStrategy),
+        ("", "podtemplates") => Arc::new(templates::PodTemplateStrategy),
+        ("apps", "controllerrevisions") => Arc::new(templates::ControllerRevisionStrategy),
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations") => {
+            Arc::new(webhooks::WebhookConfigurationStrategy { mutating: false })
+        }
+        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations") => {
+            Arc::new(webhooks::WebhookConfigurationStrategy { mutating: true })
+        }
+        ("certificates.k8s.io", "certificatesigningrequests") => {
+            Arc::new(certificates::CertificateSigningRequestStrategy)
+        }
+        ("apiregistration.k8s.io", "apiservices") => Arc::new(apiservices::ApiServiceStrategy),
+        ("storage.k8s.io", "csidrivers") => Arc::new(csi::CsiDriverStrategy),
+        ("storage.k8s.io", "csinodes") => Arc::new(csi::CsiNodeStrategy),
+        ("", "nodes") => Arc::new(nodes::NodeStrategy),
+        ("" | "events.k8s.io", "events") => Arc::new(events::EventStrategy),
+        ("coordination.k8s.io", "leases") => Arc::new(coordination::LeaseStrategy),
         ("", "persistentvolumeclaims") => Arc::new(core_misc::PersistentVolumeClaimStrategy),
         ("", "persistentvolumes") => Arc::new(core_misc::PersistentVolumeStrategy),
         ("", "replicationcontrollers") => {
@@ -47,7 +86,7 @@ pub fn for_resource(group: &str, plural: &str) -> Arc<dyn Strategy> {
         ("scheduling.k8s.io", "priorityclasses") => Arc::new(cluster_misc::PriorityClassStrategy),
         ("storage.k8s.io", "storageclasses") => Arc::new(cluster_misc::StorageClassStrategy),
         ("autoscaling", "horizontalpodautoscalers") => {
-            Arc::new(policy::HorizontalPodAutoscalerStrategy)
+            Arc::new(hpa::HorizontalPodAutoscalerStrategy)
         }
         ("policy", "poddisruptionbudgets") => Arc::new(policy::PodDisruptionBudgetStrategy),
         ("rbac.authorization.k8s.io", "roles" | "clusterroles") => Arc::new(rbac::RoleStrategy),
@@ -82,6 +121,45 @@ mod tests {
             for_resource("", "pods")
                 .selectable_fields()
                 .contains(&"spec.nodeName")
+        );
+        // Every resource wired here rejects an obviously broken object.
+        let broken = serde_json::json!({"spec": {"leaseDurationSeconds": 0, "maxReplicas": 0,
+            "controller": "", "policyTypes": ["X"], "limits": [{"type": "Nope"}], "hard": {"x": "1"}},
+            "subsets": [{}], "webhooks": [{}], "handler": "A_B", "metadata": {"name": "system-x"}});
+        for (g, r) in [
+            ("", "endpoints"),
+            ("", "resourcequotas"),
+            ("", "limitranges"),
+            ("", "podtemplates"),
+            ("apps", "controllerrevisions"),
+            ("coordination.k8s.io", "leases"),
+            ("networking.k8s.io", "ingresses"),
+            ("networking.k8s.io", "ingressclasses"),
+            ("networking.k8s.io", "networkpolicies"),
+            ("autoscaling", "horizontalpodautoscalers"),
+            ("scheduling.k8s.io", "priorityclasses"),
+            ("node.k8s.io", "runtimeclasses"),
+            ("storage.k8s.io", "csidrivers"),
+            (
+                "admissionregistration.k8s.io",
+                "validatingwebhookconfigurations",
+            ),
+            (
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations",
+            ),
+            ("certificates.k8s.io", "certificatesigningrequests"),
+            ("apiregistration.k8s.io", "apiservices"),
+        ] {
+            assert!(
+                !for_resource(g, r).validate_create(&broken).is_empty(),
+                "{g}/{r} accepted a broken object"
+            );
+        }
+        assert!(
+            for_resource("events.k8s.io", "events")
+                .selectable_fields()
+                .contains(&"reason")
         );
         assert!(
             for_resource("example.com", "widgets")

@@ -53,3 +53,24 @@ pub fn set(v: &mut Value, key: &str, val: Value) {
 pub fn field_str(obj: &Value, ptr: &str) -> Option<String> {
     Some(str_at(obj, ptr).to_string())
 }
+
+/// `obj[key]`, or JSON null when absent.
+pub fn get<'a>(v: &'a Value, key: &str) -> &'a Value {
+    static NULL: Value = Value::Null;
+    v.get(key).unwrap_or(&NULL)
+}
+
+/// The value at a JSON pointer unless it is absent or null.
+pub fn present<'a>(v: &'a Value, ptr: &str) -> Option<&'a Value> {
+    v.pointer(ptr).filter(|x| !x.is_null())
+}
+
+/// Go's `%#v` of a `[]T` of strings, e.g. `[]core.ResourceQuotaScope{"A", "B"}`.
+pub fn go_string_slice(type_name: &str, items: &[Value]) -> String {
+    let body = items
+        .iter()
+        .map(|x| format!("{:?}", x.as_str().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("[]{type_name}{{{body}}}")
+}
