@@ -7,7 +7,11 @@ use registry::engine::Registry;
 use registry::options::WriteOptions;
 use serde_json::json;
 
-pub async fn ensure_defaults(reg: &Registry, api_ip: &str, api_port: u16) -> anyhow::Result<()> {
+pub async fn ensure_defaults(
+    reg: &Registry,
+    api_ip: Option<&str>,
+    api_port: u16,
+) -> anyhow::Result<()> {
     let cat = reg.catalog();
     let ns = cat
         .find("", "v1", "namespaces")
@@ -39,6 +43,10 @@ pub async fn ensure_defaults(reg: &Registry, api_ip: &str, api_port: u16) -> any
             Err(e) => anyhow::bail!("creating the kubernetes service: {e}"),
         }
     }
+    let Some(api_ip) = api_ip else {
+        tracing::warn!("no non-loopback address: the kubernetes Service gets no endpoints");
+        return Ok(());
+    };
     let ep = cat
         .find("", "v1", "endpoints")
         .ok_or_else(|| anyhow::anyhow!("endpoints missing from the catalog"))?;

@@ -57,7 +57,7 @@ impl OpenApiCache {
         let mut guard = self.inner.lock().expect("openapi lock");
         let stale = guard
             .as_ref()
-            .is_none_or(|r| !Arc::ptr_eq(&r.catalog, &cat));
+            .is_none_or(|r| r.catalog.fingerprint() != cat.fingerprint());
         if stale {
             let mut v3 = BTreeMap::new();
             for (g, vs) in cat.groups() {

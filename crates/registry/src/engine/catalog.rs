@@ -23,6 +23,9 @@ pub struct Catalog {
     resources: Vec<Arc<ResourceInfo>>,
     index: HashMap<(String, String, String), usize>,
     custom: HashMap<(String, String, String), CustomInfo>,
+    /// Changes whenever what is served changes (resources or their schemas),
+    /// not on every CRD status write.
+    fingerprint: u64,
 }
 
 impl Catalog {
@@ -51,6 +54,14 @@ impl Catalog {
     }
 
     fn add(&mut self, info: ResourceInfo, custom: Option<CustomInfo>) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.fingerprint.hash(&mut h);
+        format!("{info:?}").hash(&mut h);
+        if let Some(c) = &custom {
+            format!("{:?}{:?}{:?}", c.schema, c.printer_columns, c.scale).hash(&mut h);
+        }
+        self.fingerprint = h.finish();
         let k = (
             info.group.clone(),
             info.version.clone(),
@@ -61,6 +72,10 @@ impl Catalog {
         }
         self.index.insert(k, self.resources.len());
         self.resources.push(Arc::new(info));
+    }
+
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceInfo>> {

@@ -22,13 +22,17 @@ impl Strategy for NamespaceStrategy {
         if let Some(m) = obj.as_object_mut() {
             m.insert("status".into(), json!({"phase": "Active"}));
             let spec = m.entry("spec").or_insert_with(|| json!({}));
-            if spec
+            // The namespace controller's finalizer is always there, beside
+            // any the client asked for.
+            let mut fins: Vec<Value> = spec
                 .get("finalizers")
                 .and_then(Value::as_array)
-                .is_none_or(Vec::is_empty)
-            {
-                crate::strategies::util::set(spec, "finalizers", json!(["kubernetes"]));
+                .cloned()
+                .unwrap_or_default();
+            if !fins.iter().any(|f| f == "kubernetes") {
+                fins.push(json!("kubernetes"));
             }
+            crate::strategies::util::set(spec, "finalizers", Value::Array(fins));
         }
     }
 

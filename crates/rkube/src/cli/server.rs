@@ -53,12 +53,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding --bind-address/--https-port {addr}"))?;
     let local = listener.local_addr()?;
-    let api_ip = if args.bind_address.is_unspecified() {
+    // Endpoints may not be loopback addresses (upstream's rule): a server
+    // bound to loopback advertises the machine's address.
+    let api_ip = if args.bind_address.is_unspecified() || args.bind_address.is_loopback() {
         primary_address()
     } else {
-        args.bind_address.to_string()
+        Some(args.bind_address.to_string())
     };
-    bootstrap::ensure_defaults(&registry, &api_ip, local.port())
+    bootstrap::ensure_defaults(&registry, api_ip.as_deref(), local.port())
         .await
         .context("creating the default namespaces and service")?;
     let host = if args.bind_address.is_unspecified() {
@@ -131,10 +133,7 @@ async fn admin_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Clie
 }
 
 /// The address other machines reach this one at: the first non-loopback
-/// IPv4 address, else loopback.
-fn primary_address() -> String {
-    certs::local_addresses()
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| "127.0.0.1".into())
+/// IPv4 address, if there is one.
+fn primary_address() -> Option<String> {
+    certs::local_addresses().into_iter().next()
 }
