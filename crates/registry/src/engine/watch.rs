@@ -9,7 +9,7 @@ use super::select::Selection;
 use crate::cache::{CacheError, CacheEvent, CachedObject, EventType};
 use crate::options::WatchOptions;
 use crate::{keys, strategies};
-use apimachinery::{ApiError, ResourceInfo};
+use apimachinery::{ApiError, Cause, ResourceInfo};
 use futures::stream::BoxStream;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,17 +53,9 @@ impl Registry {
         // Upstream: initial events when the version is "" or "0" (or asked for
         // with sendInitialEvents); otherwise start right after the version.
         let initial_wanted = opts.send_initial_events.unwrap_or(rv == 0);
-        if opts.send_initial_events.is_some() && opts.resource_version_match != "NotOlderThan" {
-            return Err(ApiError::invalid(
-                "meta.k8s.io",
-                "ListOptions",
-                "",
-                vec![apimachinery::Cause::new(
-                    "FieldValueForbidden",
-                    "sendInitialEvents",
-                    "Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan",
-                )],
-            ));
+        let causes = watch_option_causes(opts);
+        if !causes.is_empty() {
+            return Err(ApiError::invalid("meta.k8s.io", "ListOptions", "", causes));
         }
         let (initial, live, start_rev): (Vec<WatchEventOut>, _, i64) =
             if rv == 0 || opts.send_initial_events == Some(true) {
@@ -210,4 +202,30 @@ async fn run_watch(
             }
         }
     }
+}
+
+/// Upstream's checks of watch options (streaming lists).
+fn watch_option_causes(opts: &WatchOptions) -> Vec<Cause> {
+    let mut causes = vec![];
+    let m = opts.resource_version_match.as_str();
+    if let Some(send) = opts.send_initial_events {
+        if m != "NotOlderThan" {
+            causes.push(Cause::forbidden(
+                "resourceVersionMatch",
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            ));
+        }
+        if send && !opts.allow_bookmarks {
+            causes.push(Cause::forbidden(
+                "allowWatchBookmarks",
+                "sendInitialEvents requires setting allowWatchBookmarks to true",
+            ));
+        }
+    } else if !m.is_empty() {
+        causes.push(Cause::forbidden(
+            "resourceVersionMatch",
+            "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+        ));
+    }
+    causes
 }
