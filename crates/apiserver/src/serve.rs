@@ -134,7 +134,7 @@ impl ApiServer {
                 handlers::discovery::handle(self, p, req.headers())
             }
             p if p.starts_with("/openapi/") => {
-                handlers::openapi::handle(self, p, &query, req.headers())
+                handlers::openapi::handle(self, p, &query, req.headers()).await
             }
             "" => Ok(codec::json(StatusCode::OK, &handlers::system::root_paths())),
             _ => Err(ApiError::not_found_path()),

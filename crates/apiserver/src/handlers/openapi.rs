@@ -106,7 +106,26 @@ impl Rendered {
     }
 }
 
-pub fn handle(
+/// Rendering a document takes tens of milliseconds of CPU: do it off the
+/// async workers.
+pub async fn handle(
+    srv: &Arc<ApiServer>,
+    path: &str,
+    query: &Query,
+    headers: &http::HeaderMap,
+) -> Result<Resp, ApiError> {
+    let (srv, path, query, headers) = (
+        srv.clone(),
+        path.to_string(),
+        query.clone(),
+        headers.clone(),
+    );
+    tokio::task::spawn_blocking(move || render(&srv, &path, &query, &headers))
+        .await
+        .map_err(|e| ApiError::internal(format!("rendering OpenAPI: {e}")))?
+}
+
+fn render(
     srv: &Arc<ApiServer>,
     path: &str,
     query: &Query,
