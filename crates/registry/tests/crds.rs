@@ -284,7 +284,7 @@ async fn custom_objects_are_watched() {
 #[tokio::test]
 async fn deleted_crd_stops_being_served() {
     let reg = setup().await;
-    let (_, _) = install_widgets(&reg).await;
+    let (_, widgets) = install_widgets(&reg).await;
     let crds = res(
         &reg,
         "apiextensions.k8s.io",
@@ -294,8 +294,33 @@ async fn deleted_crd_stops_being_served() {
     reg.delete(&crds, "", "widgets.example.com", &dopts())
         .await
         .unwrap();
-    // Upstream may keep the CRD briefly while it cleans up its objects;
-    // either way it stops being served.
+    // As upstream, the CRD stays (terminating, with the cleanup finalizer)
+    // while its objects are removed, and refuses new ones meanwhile.
+    let crd = reg.get(&crds, "", "widgets.example.com", "").await.unwrap();
+    assert!(
+        crd.pointer("/metadata/deletionTimestamp").is_some(),
+        "{crd}"
+    );
+    assert_eq!(
+        crd["metadata"]["finalizers"],
+        json!(["customresourcecleanup.apiextensions.k8s.io"])
+    );
+    let err = reg
+        .create(
+            &widgets,
+            "default",
+            widget("late", json!({"size": 1})),
+            &wopts("t"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 405, "{err:?}");
+    // The cleanup controller's last step: drop the finalizer; then it is gone.
+    let mut done = crd.clone();
+    done["metadata"]["finalizers"] = json!([]);
+    reg.update(&crds, "", "widgets.example.com", done, None, &wopts("t"))
+        .await
+        .unwrap();
     let crd_gone = async {
         for _ in 0..150 {
             if reg.catalog().find("example.com", "v1", "widgets").is_none() {

@@ -272,3 +272,32 @@ fn diff_exit_codes() {
     let out = s.kubectl(&["diff", "--server-side", "-f", path]);
     assert_eq!(out.code(), Some(0), "{out:?}");
 }
+
+#[test]
+fn deleting_a_crd_deletes_its_objects() {
+    let s = Server::start();
+    let crd = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Gadget, plural: gadgets, singular: gadget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"#;
+    s.kubectl_stdin(&["apply", "-f", "-"], Some(crd)).ok();
+    let gadget =
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\nspec: {size: 1}\n";
+    s.kubectl_stdin(&["apply", "-f", "-"], Some(gadget)).ok();
+    s.kubectl(&["delete", "crd", "gadgets.example.com", "--timeout=30s"])
+        .ok();
+    s.kubectl(&["get", "crd", "gadgets.example.com"]).fails();
+    // Recreated, the CRD starts empty: the old object went with it.
+    s.kubectl_stdin(&["apply", "-f", "-"], Some(crd)).ok();
+    let out = s.kubectl(&["get", "gadgets", "-o", "name"]).ok();
+    assert_eq!(out.stdout.trim(), "", "{}", out.stdout);
+}

@@ -12,6 +12,9 @@ use apimachinery::{ApiError, ResourceInfo, meta as m};
 use serde_json::Value;
 use store::StoreError;
 
+/// Upstream's finalizer for a CRD's custom resources.
+pub const CRD_CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
+
 pub enum DeleteOutcome {
     /// Gone from the store; the object as it was last.
     Deleted(Value),
@@ -103,6 +106,7 @@ impl Registry {
                 .await
             {
                 Ok(rev) => {
+                    self.after_write(res, rev).await;
                     let mut pending = pending;
                     meta::set_resource_version(&mut pending, rev);
                     return Ok(DeleteOutcome::Pending(pending));
@@ -147,6 +151,14 @@ impl Registry {
                 && !fins.iter().any(|x| x == f)
             {
                 fins.push(f.to_string());
+            }
+            // A CRD goes only after its custom resources (the CRD cleanup
+            // controller removes this finalizer once they are gone).
+            if res.group == "apiextensions.k8s.io"
+                && res.plural == "customresourcedefinitions"
+                && !fins.iter().any(|x| x == CRD_CLEANUP_FINALIZER)
+            {
+                fins.push(CRD_CLEANUP_FINALIZER.to_string());
             }
         }
         let namespace_finalizing = res.group.is_empty()

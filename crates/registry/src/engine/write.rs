@@ -44,6 +44,18 @@ impl Registry {
         }
     }
 
+    /// Whether the CRD behind a custom resource is being deleted.
+    fn crd_terminating(&self, res: &ResourceInfo) -> bool {
+        let key = keys::object_key(
+            &crd::crd_resource(),
+            "",
+            &format!("{}.{}", res.plural, res.group),
+        );
+        self.cache
+            .get(&key)
+            .is_some_and(|o| o.value().pointer("/metadata/deletionTimestamp").is_some())
+    }
+
     pub(crate) fn strategy(&self, res: &ResourceInfo) -> Arc<dyn Strategy> {
         strategies::for_resource(&res.group, &res.plural)
     }
@@ -200,6 +212,11 @@ impl Registry {
         }
         if res.namespaced {
             self.check_namespace(ns).await?;
+        }
+        if self.is_custom(res) && self.crd_terminating(res) {
+            return Err(ApiError::method_not_allowed(
+                "create not allowed while custom resource definition is terminating",
+            ));
         }
         let _alloc = self.allocation_guard(res).await?;
         self.prepare_create(res, ns, &mut obj, opts)?;
