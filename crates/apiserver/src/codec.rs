@@ -73,7 +73,7 @@ pub fn decode(ct: &str, body: &[u8]) -> Result<Value, ApiError> {
 pub enum Output {
     Plain,
     /// `as=Table` with this meta.k8s.io version.
-    Table(String),
+    Table(String, apimachinery::table::IncludeObject),
     /// `as=PartialObjectMetadata` or `PartialObjectMetadataList`.
     Metadata(String),
 }
@@ -98,7 +98,7 @@ pub fn negotiate(headers: &HeaderMap) -> Output {
         let version = params.get("v").copied().unwrap_or("v1").to_string();
         match params.get("as").copied() {
             Some("Table") if params.get("g").copied() == Some("meta.k8s.io") => {
-                return Output::Table(version);
+                return Output::Table(version, Default::default());
             }
             Some("PartialObjectMetadata") | Some("PartialObjectMetadataList")
                 if params.get("g").copied() == Some("meta.k8s.io") =>
@@ -184,7 +184,10 @@ mod tests {
             header::ACCEPT,
             HeaderValue::from_static("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"),
         );
-        assert_eq!(negotiate(&h), Output::Table("v1".into()));
+        assert_eq!(
+            negotiate(&h),
+            Output::Table("v1".into(), Default::default())
+        );
         h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         assert_eq!(negotiate(&h), Output::Plain);
     }

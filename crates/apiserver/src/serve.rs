@@ -111,20 +111,14 @@ impl ApiServer {
         let trimmed = path.trim_end_matches('/');
         match trimmed {
             "/version" => Ok(codec::json(StatusCode::OK, &handlers::system::version())),
-            "/healthz" | "/livez" | "/readyz" => Ok(codec::bytes(
-                StatusCode::OK,
-                "text/plain; charset=utf-8",
-                "ok".into(),
-            )),
-            p if p.starts_with("/livez/")
-                || p.starts_with("/readyz/")
-                || p.starts_with("/healthz/") =>
+            p if ["/healthz", "/livez", "/readyz"]
+                .iter()
+                .any(|h| p == *h || p.starts_with(&format!("{h}/"))) =>
             {
-                Ok(codec::bytes(
-                    StatusCode::OK,
-                    "text/plain; charset=utf-8",
-                    "ok".into(),
-                ))
+                Ok(
+                    handlers::system::health(&self.registry, p, query.contains_key("verbose"))
+                        .await,
+                )
             }
             p if p == "/api"
                 || p == "/apis"

@@ -1,11 +1,92 @@
 //! What every cluster has from the start: the `default`, `kube-system`,
 //! `kube-public` and `kube-node-lease` namespaces, and the `kubernetes`
-//! Service (10.43.0.1:443) with Endpoints pointing at this API server.
+//! Service (10.43.0.1:443) with Endpoints and an EndpointSlice pointing at
+//! this API server, the two system PriorityClasses, and one local APIService
+//! per served group-version, as upstream's API server creates them.
 
 use apimachinery::ApiError;
 use registry::engine::Registry;
 use registry::options::WriteOptions;
 use serde_json::json;
+
+/// Create `obj` unless an object of that name exists (then leave it).
+async fn ensure(
+    reg: &Registry,
+    group: &str,
+    version: &str,
+    plural: &str,
+    ns: &str,
+    obj: serde_json::Value,
+) -> anyhow::Result<()> {
+    let cat = reg.catalog();
+    let res = cat
+        .find(group, version, plural)
+        .ok_or_else(|| anyhow::anyhow!("{plural} missing from the catalog"))?;
+    let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
+    if reg.get(&res, ns, &name, "").await.is_ok() {
+        return Ok(());
+    }
+    let opts = WriteOptions {
+        default_manager: "rkube".into(),
+        ..Default::default()
+    };
+    match reg.create(&res, ns, obj, &opts).await {
+        Ok(_) | Err(ApiError { code: 409, .. }) => Ok(()),
+        Err(e) => anyhow::bail!("creating {plural} {name}: {e}"),
+    }
+}
+
+/// The two PriorityClasses every cluster has.
+async fn priority_classes(reg: &Registry) -> anyhow::Result<()> {
+    for (name, value, what) in [
+        ("system-cluster-critical", 2_000_000_000i64, "cluster"),
+        ("system-node-critical", 2_000_001_000, "node"),
+    ] {
+        let obj = json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": name},
+            "value": value, "preemptionPolicy": "PreemptLowerPriority",
+            "description": format!("Used for system critical pods that must not be moved from their current {what}.")});
+        ensure(reg, "scheduling.k8s.io", "v1", "priorityclasses", "", obj).await?;
+    }
+    Ok(())
+}
+
+/// One APIService per served built-in group-version, served locally.
+async fn api_services(reg: &Registry) -> anyhow::Result<()> {
+    let cat = reg.catalog();
+    for (order, (group, versions)) in cat.groups().into_iter().enumerate() {
+        for (vorder, version) in versions.iter().enumerate() {
+            // The core group's is `v1.`, as upstream names it.
+            let name = format!("{version}.{group}");
+            let obj = json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+                "metadata": {"name": name, "labels": {"kube-aggregator.kubernetes.io/automanaged": "onstart"}},
+                "spec": {"group": group, "version": version, "groupPriorityMinimum": 18000 - 100 * order as i64,
+                         "versionPriority": 15 - vorder as i64},
+                "status": {"conditions": [{"type": "Available", "status": "True", "reason": "Local",
+                    "message": "Local APIServices are always available", "lastTransitionTime": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()}]}});
+            let status = obj["status"].clone();
+            ensure(reg, "apiregistration.k8s.io", "v1", "apiservices", "", obj).await?;
+            // Status goes through its subresource, as the aggregator writes it.
+            let res = cat
+                .find("apiregistration.k8s.io", "v1", "apiservices")
+                .ok_or_else(|| anyhow::anyhow!("apiservices missing"))?;
+            let mut current = reg
+                .get(&res, "", &name, "")
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if current.get("status") != Some(&status) {
+                current["status"] = status;
+                let opts = WriteOptions {
+                    default_manager: "rkube".into(),
+                    ..Default::default()
+                };
+                reg.update(&res, "", &name, current, Some("status"), &opts)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+        }
+    }
+    Ok(())
+}
 
 pub async fn ensure_defaults(
     reg: &Registry,
@@ -43,6 +124,8 @@ pub async fn ensure_defaults(
             Err(e) => anyhow::bail!("creating the kubernetes service: {e}"),
         }
     }
+    priority_classes(reg).await?;
+    api_services(reg).await?;
     let Some(api_ip) = api_ip else {
         tracing::warn!("no non-loopback address: the kubernetes Service gets no endpoints");
         return Ok(());
@@ -63,5 +146,19 @@ pub async fn ensure_defaults(
         }
         Err(e) => anyhow::bail!("creating the kubernetes endpoints: {e}"),
     }
+    let slice = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [api_ip], "conditions": {"ready": true}}],
+        "ports": [{"name": "https", "port": api_port, "protocol": "TCP"}]});
+    ensure(
+        reg,
+        "discovery.k8s.io",
+        "v1",
+        "endpointslices",
+        "default",
+        slice,
+    )
+    .await?;
     Ok(())
 }

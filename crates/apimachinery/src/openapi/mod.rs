@@ -26,7 +26,7 @@ pub use v2_proto::v2_to_protobuf;
 pub use v3::{v3_discovery, v3_group_version};
 
 /// The version upstream reports in the documents' `info`.
-pub const KUBERNETES_VERSION: &str = "v1.37.0";
+pub const KUBERNETES_VERSION: &str = "v1.33.0";
 
 const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 const LIST_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
@@ -192,6 +192,26 @@ fn refs(v: &Value, out: &mut Vec<String>) {
         }
         Value::Array(a) => a.iter().for_each(|c| refs(c, out)),
         _ => {}
+    }
+}
+
+/// Patch types an operation accepts: custom resources take no strategic
+/// merge patch, and kubectl picks the patch it sends from this list.
+pub(crate) fn patch_types(body_def: Option<&str>) -> &'static [&'static str] {
+    const ALL: &[&str] = &[
+        "application/json-patch+json",
+        "application/merge-patch+json",
+        "application/strategic-merge-patch+json",
+        "application/apply-patch+yaml",
+    ];
+    const CUSTOM: &[&str] = &[
+        "application/json-patch+json",
+        "application/merge-patch+json",
+        "application/apply-patch+yaml",
+    ];
+    match body_def {
+        Some(d) if !crate::schema::builtin_definitions().contains_key(d) => CUSTOM,
+        _ => ALL,
     }
 }
 

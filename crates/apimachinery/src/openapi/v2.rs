@@ -9,13 +9,6 @@ use super::{KUBERNETES_VERSION, model, reachable};
 use crate::resources::ResourceInfo;
 use crate::schema::DEFINITIONS_PREFIX;
 
-const PATCH_TYPES: &[&str] = &[
-    "application/json-patch+json",
-    "application/merge-patch+json",
-    "application/strategic-merge-patch+json",
-    "application/apply-patch+yaml",
-];
-
 /// The Swagger 2.0 document of every served resource (a resource's
 /// `Some(schema)` is a custom resource's `openAPIV3Schema`).
 pub fn v2_document(resources: &[(ResourceInfo, Option<Value>)]) -> Value {
@@ -136,7 +129,7 @@ fn operation(op: &Op) -> Value {
     }
     responses.insert("401".into(), json!({"description": "Unauthorized"}));
     let consumes: Vec<&str> = if op.body == Body::Patch {
-        PATCH_TYPES.to_vec()
+        super::patch_types(op.body_def.as_deref()).to_vec()
     } else {
         vec!["*/*"]
     };

@@ -12,12 +12,6 @@ use crate::resources::ResourceInfo;
 use crate::schema::DEFINITIONS_PREFIX;
 
 const PREFIX: &str = "#/components/schemas/";
-const PATCH_TYPES: &[&str] = &[
-    "application/apply-patch+yaml",
-    "application/json-patch+json",
-    "application/merge-patch+json",
-    "application/strategic-merge-patch+json",
-];
 
 /// The `/openapi/v3` document: for each `(path, hash)` — path like `api/v1`
 /// or `apis/apps/v1` — where to fetch its document.
@@ -224,7 +218,7 @@ fn operation(op: &Op) -> Value {
         Body::Object => op.body_def.as_deref().map(|d| content(d, &["*/*"])),
         Body::Patch => Some(content(
             "io.k8s.apimachinery.pkg.apis.meta.v1.Patch",
-            PATCH_TYPES,
+            super::patch_types(op.body_def.as_deref()),
         )),
         Body::Delete => Some(content(
             "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",

@@ -71,7 +71,15 @@ pub async fn handle(
     let (parts, body) = req.into_parts();
     let ns = info.namespace.as_str();
     let name = info.name.as_str();
-    if !info.subresource.is_empty() && info.subresource != "status" {
+    // Subresources served by the main verbs on a part of the object.
+    let partial = matches!(
+        info.subresource.as_str(),
+        "status" | "ephemeralcontainers" | "approval"
+    );
+    if partial && !matches!(info.verb.as_str(), "get" | "update" | "patch") {
+        return Err(not_allowed());
+    }
+    if !info.subresource.is_empty() && !partial {
         return subresource::handle(srv, &res, &info, parts, body, &query, user).await;
     }
     let sub = (!info.subresource.is_empty()).then_some(info.subresource.as_str());
@@ -127,8 +135,9 @@ pub async fn handle(
         "create" => {
             let opts = write_options(&query, &parts.headers)?;
             let raw = codec::read_body(body).await?;
-            let obj = codec::decode(&codec::content_type(&parts.headers), &raw)?;
+            let mut obj = codec::decode(&codec::content_type(&parts.headers), &raw)?;
             let warnings = check_fields(&res, &query, &raw, &obj, srv)?;
+            record_requester(&res, &mut obj, user);
             let out = reg.create(&res, ns, obj, &opts).await?;
             let mut r = render_object(&res, out, &output, StatusCode::CREATED, &srv.registry);
             codec::add_warnings(&mut r, &warnings);
@@ -436,11 +445,13 @@ fn check_fields(
         return Ok(vec![]);
     }
     if mode == "Strict" {
-        let msg = if problems.len() == 1 {
-            format!("strict decoding error: {}", problems[0])
-        } else {
-            format!("strict decoding error: {}", problems.join(", "))
-        };
+        // Upstream's decoder wraps the strict errors in its own sentence.
+        let msg = format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+            problems.join(", "),
+            kind = res.kind,
+            version = res.version
+        );
         return Err(ApiError::bad_request(msg));
     }
     Ok(problems)
@@ -457,11 +468,17 @@ pub(crate) fn render_object(
     match output {
         Output::Plain => codec::json(code, &obj),
         Output::Metadata(v) => codec::json(code, &codec::partial_metadata(&obj, v)),
-        Output::Table(v) => {
+        Output::Table(v, inc) => {
             let rv = apimachinery::meta::resource_version(&obj).to_string();
             codec::json(
                 code,
-                &reg.table(res, &[obj], v, serde_json::json!({"resourceVersion": rv})),
+                &reg.table(
+                    res,
+                    &[obj],
+                    v,
+                    *inc,
+                    serde_json::json!({"resourceVersion": rv}),
+                ),
             )
         }
     }
@@ -520,9 +537,27 @@ fn render_list(
                 &serde_json::json!({"kind": "PartialObjectMetadataList", "apiVersion": format!("meta.k8s.io/{v}"), "metadata": meta, "items": items}),
             )
         }
-        Output::Table(v) => {
+        Output::Table(v, inc) => {
             let objs: Vec<Value> = result.items.iter().map(|o| o.value()).collect();
-            codec::json(StatusCode::OK, &reg.table(res, &objs, v, meta))
+            codec::json(StatusCode::OK, &reg.table(res, &objs, v, *inc, meta))
         }
+    }
+}
+
+/// A CertificateSigningRequest records who asked for it, whatever the body
+/// said (upstream's CSR strategy does this from the request's user).
+fn record_requester(res: &ResourceInfo, obj: &mut Value, user: &UserInfo) {
+    if res.group != "certificates.k8s.io" || res.plural != "certificatesigningrequests" {
+        return;
+    }
+    if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.insert("username".into(), user.name.clone().into());
+        spec.insert("groups".into(), user.groups.clone().into());
+        if user.uid.is_empty() {
+            spec.remove("uid");
+        } else {
+            spec.insert("uid".into(), user.uid.clone().into());
+        }
+        spec.remove("extra");
     }
 }

@@ -58,11 +58,12 @@ fn encode(
                     json!({"type": kind.as_str(), "object": partial_metadata(&object.value(), v)});
                 buf = serde_json::to_vec(&o).unwrap_or_default();
             }
-            Output::Table(v) => {
+            Output::Table(v, inc) => {
                 let mut table = reg.table(
                     res,
                     &[object.value()],
                     v,
+                    *inc,
                     json!({"resourceVersion": object.rv.to_string()}),
                 );
                 if !*first_table {
@@ -88,7 +89,7 @@ fn encode(
                     "PartialObjectMetadata".to_string(),
                     format!("meta.k8s.io/{v}"),
                 ),
-                Output::Table(v) => ("Table".to_string(), format!("meta.k8s.io/{v}")),
+                Output::Table(v, _) => ("Table".to_string(), format!("meta.k8s.io/{v}")),
             };
             let o = json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version, "metadata": md}});
             buf = serde_json::to_vec(&o).unwrap_or_default();

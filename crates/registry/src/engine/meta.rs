@@ -35,10 +35,38 @@ pub fn generate_name(prefix: &str) -> String {
     format!("{prefix}{suffix}")
 }
 
-/// Whether writes to this object track `metadata.generation`: objects with a
-/// spec, and all custom resources.
-pub fn tracks_generation(obj: &Value, custom: bool) -> bool {
-    custom || obj.get("spec").is_some()
+/// Whether writes to a resource track `metadata.generation`: those whose
+/// upstream strategy does, and all custom resources.
+pub fn tracks_generation(group: &str, plural: &str, custom: bool) -> bool {
+    // The resources whose upstream strategy sets and bumps it.
+    custom
+        || matches!(
+            (group, plural),
+            (
+                "apps",
+                "deployments" | "replicasets" | "statefulsets" | "daemonsets"
+            ) | ("batch", "jobs" | "cronjobs")
+                | ("autoscaling", "horizontalpodautoscalers")
+                | ("policy", "poddisruptionbudgets")
+                | (
+                    "networking.k8s.io",
+                    "ingresses" | "ingressclasses" | "networkpolicies" | "servicecidrs"
+                )
+                | ("discovery.k8s.io", "endpointslices")
+                | ("", "replicationcontrollers")
+                | ("apiextensions.k8s.io", "customresourcedefinitions")
+                | (
+                    "admissionregistration.k8s.io",
+                    "validatingwebhookconfigurations"
+                        | "mutatingwebhookconfigurations"
+                        | "validatingadmissionpolicies"
+                        | "validatingadmissionpolicybindings"
+                )
+                | (
+                    "flowcontrol.apiserver.k8s.io",
+                    "flowschemas" | "prioritylevelconfigurations"
+                )
+        )
 }
 
 /// The parts of an object whose change bumps the generation: everything but

@@ -52,11 +52,11 @@ impl Registry {
         res: &ResourceInfo,
         objs: &[Value],
         version: &str,
+        include: IncludeObject,
         list_meta: Value,
     ) -> Value {
         let now = jiff::Timestamp::now();
         let cat = self.catalog();
-        let include = IncludeObject::Metadata;
         // Custom resources print their CRD's columns (Name and Age by default).
         let mut t = match cat.custom(res) {
             Some(c) => {

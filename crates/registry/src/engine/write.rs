@@ -189,7 +189,7 @@ impl Registry {
                 causes,
             ));
         }
-        if tracks_generation(obj, custom) {
+        if tracks_generation(&res.storage_group, &res.plural, custom) {
             m::metadata_mut(obj).insert("generation".into(), 1.into());
         }
         self.track_fields(res, None, obj, opts, None, &now)?;
@@ -402,7 +402,34 @@ impl Registry {
         // update rules (e.g. pod spec immutability) do not apply to them, and
         // they may set status (binding's PodScheduled condition).
         let internal = matches!(subresource, Some("binding") | Some("finalize"));
-        if status_only {
+        // Subresources that own one field of the object: the write changes
+        // that field only.
+        let owned: Option<&[&str]> = match subresource {
+            Some("ephemeralcontainers") => Some(&["spec", "ephemeralContainers"]),
+            Some("approval") => Some(&["status", "conditions"]),
+            _ => None,
+        };
+        let internal = internal || owned.is_some();
+        if let Some(path) = owned {
+            let mut merged = old.clone();
+            let (parent, leaf) = (path[0], path[1]);
+            let value = new.get(parent).and_then(|p| p.get(leaf)).cloned();
+            if !merged.get(parent).is_some_and(Value::is_object) {
+                merged[parent] = serde_json::json!({});
+            }
+            match value {
+                Some(v) => merged[parent][leaf] = v,
+                None => {
+                    if let Some(o) = merged[parent].as_object_mut() {
+                        o.remove(leaf);
+                    }
+                }
+            }
+            if let Some(mf) = new.pointer("/metadata/managedFields") {
+                m::metadata_mut(&mut merged).insert("managedFields".into(), mf.clone());
+            }
+            new = merged;
+        } else if status_only {
             // A status write changes status (and field ownership) only.
             let mut merged = old.clone();
             match new.get("status") {
@@ -456,7 +483,7 @@ impl Registry {
                 causes,
             ));
         }
-        if tracks_generation(&new, custom) && spec_changed(&new, old) {
+        if tracks_generation(&res.storage_group, &res.plural, custom) && spec_changed(&new, old) {
             let g = old
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)

@@ -91,6 +91,19 @@ impl Strategy for CertificateSigningRequestStrategy {
         super::util::set(obj, "status", json!({}));
     }
 
+    fn selectable_fields(&self) -> &'static [&'static str] {
+        &["spec.signerName"]
+    }
+
+    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
+        (field == "spec.signerName").then(|| {
+            obj.pointer("/spec/signerName")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        })
+    }
+
     fn prepare_update(&self, new: &mut Value, old: &Value) {
         for f in ["spec", "status"] {
             match old.get(f) {

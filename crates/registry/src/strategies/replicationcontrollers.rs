@@ -22,6 +22,19 @@ impl Strategy for ReplicationControllerStrategy {
         reset_status(obj);
     }
 
+    fn selectable_fields(&self) -> &'static [&'static str] {
+        &["status.replicas"]
+    }
+
+    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
+        (field == "status.replicas").then(|| {
+            obj.pointer("/status/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                .to_string()
+        })
+    }
+
     fn default(&self, obj: &mut Value) {
         let labels = obj.pointer("/spec/template/metadata/labels").cloned();
         if let Some(l) = labels.filter(|l| !empty_map(Some(l))) {

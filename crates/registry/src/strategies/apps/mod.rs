@@ -126,6 +126,19 @@ impl Strategy for ReplicaSetStrategy {
         reset_status(obj);
     }
 
+    fn selectable_fields(&self) -> &'static [&'static str] {
+        &["status.replicas"]
+    }
+
+    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
+        (field == "status.replicas").then(|| {
+            obj.pointer("/status/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                .to_string()
+        })
+    }
+
     fn default(&self, obj: &mut Value) {
         if let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) {
             set_default(spec, "replicas", json!(1));
