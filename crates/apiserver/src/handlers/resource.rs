@@ -67,7 +67,16 @@ pub async fn handle(
             return Err(not_allowed());
         }
     }
-    let output = codec::negotiate(req.headers());
+    let mut output = codec::negotiate(req.headers());
+    if let Output::Table(_, inc) = &mut output
+        && let Some(raw) = query.get("includeObject")
+    {
+        *inc = apimachinery::table::IncludeObject::parse(raw).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "includeObject: Unsupported value: \"{raw}\": supported values: \"Metadata\", \"None\", \"Object\""
+            ))
+        })?;
+    }
     let (parts, body) = req.into_parts();
     let ns = info.namespace.as_str();
     let name = info.name.as_str();
