@@ -7,6 +7,7 @@ pub mod authn;
 pub mod authz;
 mod codec;
 mod handlers;
+mod metrics;
 mod request;
 mod serve;
 

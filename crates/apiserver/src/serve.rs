@@ -24,6 +24,7 @@ pub struct ApiServer {
     /// Address clients should use (advertised in legacy discovery).
     pub advertise: String,
     pub(crate) openapi: handlers::openapi::OpenApiCache,
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 impl ApiServer {
@@ -39,6 +40,7 @@ impl ApiServer {
             authz,
             advertise,
             openapi: Default::default(),
+            metrics: Default::default(),
         })
     }
 
@@ -68,10 +70,21 @@ impl ApiServer {
         };
         let started = std::time::Instant::now();
         let method = req.method().to_string();
+        let info = request::parse(&method, &path, &request::parse_query(req.uri().query()));
+        let apply = codec::content_type(req.headers()) == "application/apply-patch+yaml";
         let resp = match self.route(req, &path, &user).await {
             Ok(r) => r,
             Err(e) => codec::error(&e),
         };
+        if let Some(info) = &info {
+            self.metrics.record(
+                info,
+                &method,
+                apply,
+                resp.status().as_u16(),
+                started.elapsed().as_secs_f64(),
+            );
+        }
         tracing::debug!(%method, %path, status = resp.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request");
         resp
     }
@@ -111,6 +124,11 @@ impl ApiServer {
         let trimmed = path.trim_end_matches('/');
         match trimmed {
             "/version" => Ok(codec::json(StatusCode::OK, &handlers::system::version())),
+            "/metrics" => Ok(codec::bytes(
+                StatusCode::OK,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                self.metrics.render().into(),
+            )),
             p if ["/healthz", "/livez", "/readyz"]
                 .iter()
                 .any(|h| p == *h || p.starts_with(&format!("{h}/"))) =>

@@ -52,3 +52,36 @@ fn anonymous_requests_are_unauthorized() {
         .expect("curl");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ok");
 }
+
+#[test]
+fn metrics_need_credentials_and_count_requests() {
+    let s = Server::start();
+    s.kubectl(&["get", "configmaps"]).ok();
+    let out = s.kubectl(&["get", "--raw", "/metrics"]).ok();
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("apiserver_request_total{verb=\"LIST\"")
+                && l.contains("resource=\"configmaps\"")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("apiserver_request_duration_seconds_bucket"),
+        "{}",
+        out.stdout
+    );
+    let anon = std::process::Command::new("curl")
+        .args([
+            "-sk",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{}/metrics", s.url),
+        ])
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&anon.stdout), "401");
+}
