@@ -68,6 +68,10 @@ impl ApiServer {
         }) else {
             return codec::error(&ApiError::unauthorized());
         };
+        let user = match self.impersonate(user, req.headers()) {
+            Ok(u) => u,
+            Err(e) => return codec::error(&e),
+        };
         let started = std::time::Instant::now();
         let method = req.method().to_string();
         let info = request::parse(&method, &path, &request::parse_query(req.uri().query()));
@@ -151,6 +155,50 @@ impl ApiServer {
             "" => Ok(codec::json(StatusCode::OK, &handlers::system::root_paths())),
             _ => Err(ApiError::not_found_path()),
         }
+    }
+
+    /// `Impersonate-User` / `Impersonate-Group` / `Impersonate-Uid`: act as
+    /// another user when the authorizer lets the caller impersonate them.
+    fn impersonate(&self, user: UserInfo, headers: &http::HeaderMap) -> Result<UserInfo, ApiError> {
+        let header = |name: &str| -> Vec<String> {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(String::from)
+                .collect()
+        };
+        let Some(name) = header("impersonate-user").into_iter().next() else {
+            if !header("impersonate-group").is_empty() {
+                return Err(ApiError::internal(
+                    "requested impersonation of groups without impersonating a user",
+                ));
+            }
+            return Ok(user);
+        };
+        let groups = header("impersonate-group");
+        let check = |resource: &str, target: &str| {
+            self.authorize(
+                &user,
+                &Attributes {
+                    verb: "impersonate".into(),
+                    resource: resource.into(),
+                    name: target.into(),
+                    ..Default::default()
+                },
+            )
+        };
+        check("users", &name)?;
+        for g in &groups {
+            check("groups", g)?;
+        }
+        let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+        let mut out = UserInfo::new(&name, &refs);
+        out.uid = header("impersonate-uid")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        Ok(out)
     }
 
     fn authorize(&self, user: &UserInfo, attrs: &Attributes) -> Result<(), ApiError> {

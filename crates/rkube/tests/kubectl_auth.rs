@@ -85,3 +85,14 @@ fn metrics_need_credentials_and_count_requests() {
         .expect("curl");
     assert_eq!(String::from_utf8_lossy(&anon.stdout), "401");
 }
+
+#[test]
+fn impersonation_with_as() {
+    let s = Server::start();
+    let out = s
+        .kubectl(&["auth", "whoami", "--as=bob", "--as-group=devs"])
+        .ok();
+    assert!(out.stdout.contains("bob"), "{}", out.stdout);
+    assert!(out.stdout.contains("devs"), "{}", out.stdout);
+    assert!(!out.stdout.contains("system:masters"), "{}", out.stdout);
+}
