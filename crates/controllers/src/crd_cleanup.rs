@@ -46,8 +46,11 @@ async fn reconcile(
         return Ok(Action::await_change());
     }
     let spec = &crd.spec;
+    // A CRD that names a built-in resource never served anything: its
+    // "objects" are the built-in ones, which must not be touched.
+    let builtin = apimachinery_builtin(&spec.group, &spec.names.plural);
     // Every version shares one storage: any served version sees them all.
-    if let Some(version) = spec.versions.iter().find(|v| v.served) {
+    if let Some(version) = spec.versions.iter().find(|v| v.served).filter(|_| !builtin) {
         let ar = ApiResource {
             group: spec.group.clone(),
             version: version.name.clone(),
@@ -56,7 +59,12 @@ async fn reconcile(
             plural: spec.names.plural.clone(),
         };
         let all: Api<DynamicObject> = Api::all_with((*client).clone(), &ar);
-        let items = all.list_metadata(&ListParams::default()).await?.items;
+        let items = match all.list_metadata(&ListParams::default()).await {
+            Ok(list) => list.items,
+            // Never served (not established): nothing to delete.
+            Err(kube::Error::Api(s)) if s.code == 404 => vec![],
+            Err(e) => return Err(e.into()),
+        };
         if !items.is_empty() {
             for item in &items {
                 let api: Api<DynamicObject> = match item.namespace() {
@@ -90,4 +98,11 @@ async fn reconcile(
     )
     .await?;
     Ok(Action::await_change())
+}
+
+/// Whether (group, plural) is a built-in resource of the API server.
+fn apimachinery_builtin(group: &str, plural: &str) -> bool {
+    apimachinery::resources::Catalog::builtin()
+        .find_any_version(group, plural)
+        .is_some()
 }

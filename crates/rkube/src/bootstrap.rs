@@ -50,40 +50,65 @@ async fn priority_classes(reg: &Registry) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One APIService per served built-in group-version, served locally.
+/// One APIService per built-in group-version, served locally.
 async fn api_services(reg: &Registry) -> anyhow::Result<()> {
+    let builtin = apimachinery::resources::Catalog::builtin();
     let cat = reg.catalog();
     for (order, (group, versions)) in cat.groups().into_iter().enumerate() {
+        if builtin.versions(&group).is_empty() {
+            continue;
+        }
         for (vorder, version) in versions.iter().enumerate() {
             // The core group's is `v1.`, as upstream names it.
             let name = format!("{version}.{group}");
+            let group_priority = (18000 - 100 * order as i64).max(1);
+            let version_priority = (15 - vorder as i64).max(1);
             let obj = json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
                 "metadata": {"name": name, "labels": {"kube-aggregator.kubernetes.io/automanaged": "onstart"}},
-                "spec": {"group": group, "version": version, "groupPriorityMinimum": 18000 - 100 * order as i64,
-                         "versionPriority": 15 - vorder as i64},
-                "status": {"conditions": [{"type": "Available", "status": "True", "reason": "Local",
-                    "message": "Local APIServices are always available", "lastTransitionTime": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()}]}});
-            let status = obj["status"].clone();
-            ensure(reg, "apiregistration.k8s.io", "v1", "apiservices", "", obj).await?;
-            // Status goes through its subresource, as the aggregator writes it.
-            let res = cat
-                .find("apiregistration.k8s.io", "v1", "apiservices")
-                .ok_or_else(|| anyhow::anyhow!("apiservices missing"))?;
-            let mut current = reg
-                .get(&res, "", &name, "")
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if current.get("status") != Some(&status) {
-                current["status"] = status;
-                let opts = WriteOptions {
-                    default_manager: "rkube".into(),
-                    ..Default::default()
-                };
-                reg.update(&res, "", &name, current, Some("status"), &opts)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                "spec": {"group": group, "version": version, "groupPriorityMinimum": group_priority,
+                         "versionPriority": version_priority}});
+            if let Err(e) = api_service(reg, &cat, &name, obj).await {
+                tracing::warn!("APIService {name}: {e:#}");
             }
         }
+    }
+    Ok(())
+}
+
+async fn api_service(
+    reg: &Registry,
+    cat: &registry::engine::Catalog,
+    name: &str,
+    obj: serde_json::Value,
+) -> anyhow::Result<()> {
+    ensure(reg, "apiregistration.k8s.io", "v1", "apiservices", "", obj).await?;
+    // Status goes through its subresource, as the aggregator writes it.
+    let res = cat
+        .find("apiregistration.k8s.io", "v1", "apiservices")
+        .ok_or_else(|| anyhow::anyhow!("apiservices missing"))?;
+    let mut current = reg
+        .get(&res, "", name, "")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let available = current
+        .pointer("/status/conditions")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|c| {
+            c.iter().any(|c| {
+                c["type"] == "Available" && c["status"] == "True" && c["reason"] == "Local"
+            })
+        });
+    if !available {
+        current["status"] = json!({"conditions": [{"type": "Available", "status": "True", "reason": "Local",
+            "message": "Local APIServices are always available",
+            "lastTransitionTime": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()}]});
+        let opts = WriteOptions {
+            default_manager: "rkube".into(),
+            ..Default::default()
+        };
+        reg.update(&res, "", name, current, Some("status"), &opts)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok(())
 }
@@ -140,25 +165,34 @@ pub async fn ensure_defaults(
         Ok(_) => {}
         Err(ApiError { code: 409, .. }) => {
             // The server's address may have changed since the last start.
-            reg.update(&ep, "default", "kubernetes", obj, None, &opts)
+            if let Err(e) = reg
+                .update(&ep, "default", "kubernetes", obj, None, &opts)
                 .await
-                .map_err(|e| anyhow::anyhow!("updating the kubernetes endpoints: {e}"))?;
+            {
+                tracing::warn!("updating the kubernetes endpoints: {e}");
+            }
         }
-        Err(e) => anyhow::bail!("creating the kubernetes endpoints: {e}"),
+        Err(e) => tracing::warn!("creating the kubernetes endpoints: {e}"),
     }
+    let family = if api_ip.contains(':') { "IPv6" } else { "IPv4" };
     let slice = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
         "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"kubernetes.io/service-name": "kubernetes"}},
-        "addressType": "IPv4",
+        "addressType": family,
         "endpoints": [{"addresses": [api_ip], "conditions": {"ready": true}}],
         "ports": [{"name": "https", "port": api_port, "protocol": "TCP"}]});
-    ensure(
-        reg,
-        "discovery.k8s.io",
-        "v1",
-        "endpointslices",
-        "default",
-        slice,
-    )
-    .await?;
+    let slices = cat
+        .find("discovery.k8s.io", "v1", "endpointslices")
+        .ok_or_else(|| anyhow::anyhow!("endpointslices missing"))?;
+    let written = match reg.create(&slices, "default", slice.clone(), &opts).await {
+        // The address or port may have changed since the last start.
+        Err(ApiError { code: 409, .. }) => reg
+            .update(&slices, "default", "kubernetes", slice, None, &opts)
+            .await
+            .map(|_| ()),
+        other => other.map(|_| ()),
+    };
+    if let Err(e) = written {
+        tracing::warn!("writing the kubernetes EndpointSlice: {e}");
+    }
     Ok(())
 }

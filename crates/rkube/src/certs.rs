@@ -76,7 +76,11 @@ pub fn local_addresses() -> Vec<String> {
         for w in lines.windows(2) {
             if w[1].contains("/32 host LOCAL") {
                 let ip = w[0].trim().trim_start_matches("|-- ").trim();
-                if !ip.starts_with("127.") && !out.iter().any(|x| x == ip) {
+                if !ip.starts_with("127.")
+                    && !ip.starts_with("169.254.")
+                    && ip != "0.0.0.0"
+                    && !out.iter().any(|x| x == ip)
+                {
                     out.push(ip.to_string());
                 }
             }

@@ -69,7 +69,13 @@ pub async fn handle(
                 .pointer("/deleteOptions/dryRun")
                 .and_then(Value::as_array)
                 .is_some_and(|a| a.iter().any(|x| x == "All"));
-            if body_dry != opts.dry_run && eviction.pointer("/deleteOptions/dryRun").is_some() {
+            // As upstream's propagateDryRun: only two different, non-empty
+            // settings conflict.
+            let body_set = eviction
+                .pointer("/deleteOptions/dryRun")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty());
+            if body_set && opts.dry_run != body_dry && query.contains_key("dryRun") {
                 return Err(ApiError::bad_request(
                     "the dry run option in the eviction's deleteOptions must match the request's dryRun",
                 ));

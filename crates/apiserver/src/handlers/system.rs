@@ -26,7 +26,14 @@ pub fn root_paths() -> Value {
 
 /// The health checks upstream lists, each with whether it passed.
 async fn checks(reg: &registry::engine::Registry) -> Vec<(&'static str, bool)> {
-    let store_ok = reg.store.current_revision().await.is_ok();
+    let store_ok = matches!(
+        tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            reg.store.current_revision()
+        )
+        .await,
+        Ok(Ok(_))
+    );
     // `etcd` is the datastore, whichever it is; ping and log always pass,
     // as upstream's do while the process serves.
     vec![("ping", true), ("log", true), ("etcd", store_ok)]

@@ -40,7 +40,11 @@ pub(crate) fn convert_to(obj: &Value, res: &ResourceInfo) -> Result<Value, ApiEr
 
 /// A cached object as seen at another version (same metadata, new bytes).
 fn convert_cached(o: &Arc<CachedObject>, res: &ResourceInfo) -> Arc<CachedObject> {
-    match convert_to(&o.value(), res)
+    let value = o.value();
+    if value.get("apiVersion").and_then(Value::as_str) == Some(res.api_version().as_str()) {
+        return o.clone();
+    }
+    match convert_to(&value, res)
         .ok()
         .and_then(|v| serde_json::to_vec(&v).ok())
     {
@@ -95,7 +99,11 @@ impl Registry {
         let v = self
             .get_stored(stored.as_deref().unwrap_or(res), ns, name, rv)
             .await?;
-        self.present(v, res, stored.is_some())
+        self.present(
+            v,
+            res,
+            stored.is_some() || self.catalog().custom(res).is_some(),
+        )
     }
 
     pub async fn list(
@@ -108,7 +116,9 @@ impl Registry {
         let mut out = self
             .list_stored(stored.as_deref().unwrap_or(res), ns, opts)
             .await?;
-        if stored.is_some() {
+        // Custom resources written at another version (before a storage
+        // version change) are presented at the one asked for, too.
+        if stored.is_some() || self.catalog().custom(res).is_some() {
             out.items = out.items.iter().map(|o| convert_cached(o, res)).collect();
         }
         Ok(out)
@@ -124,7 +134,7 @@ impl Registry {
         let stream = self
             .watch_stored(stored.as_deref().unwrap_or(res), ns, opts)
             .await?;
-        if stored.is_none() {
+        if stored.is_none() && self.catalog().custom(res).is_none() {
             return Ok(stream);
         }
         let view = res.clone();

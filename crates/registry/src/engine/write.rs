@@ -394,7 +394,9 @@ impl Registry {
         carry_update_meta(&mut new, old);
         let strategy = self.strategy(res);
         let custom = self.is_custom(res);
-        if !custom {
+        // The engine's own writes (binding, finalize) and the owned-field
+        // subresources start from the stored object: no client body to decode.
+        if !custom && !matches!(subresource, Some("binding" | "finalize")) {
             self.decode_builtin(res, &mut new)?;
         }
         let status_only = subresource == Some("status");
