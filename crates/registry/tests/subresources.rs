@@ -308,3 +308,62 @@ async fn binding_without_a_target_is_invalid_and_missing_pod_not_found() {
         .expect_err("not found");
     assert_eq!(e.code, 404);
 }
+
+#[tokio::test]
+async fn ephemeral_containers_are_added_never_removed() {
+    let reg = setup().await;
+    let pods = pods(&reg);
+    reg.create(&pods, "default", pod("p"), &wopts("t"))
+        .await
+        .unwrap();
+    let mut current = reg.get(&pods, "default", "p", "").await.unwrap();
+    current["spec"]["ephemeralContainers"] = json!([{"name": "debug", "image": "busybox"}]);
+    let out = reg
+        .update(
+            &pods,
+            "default",
+            "p",
+            current.clone(),
+            Some("ephemeralcontainers"),
+            &wopts("kubectl-debug"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["spec"]["ephemeralContainers"][0]["name"], "debug");
+    // Only that field changed: other spec edits through it are ignored.
+    let mut other = out.clone();
+    other["spec"]["containers"][0]["image"] = json!("other");
+    other["spec"]["ephemeralContainers"] = json!([]);
+    let err = reg
+        .update(
+            &pods,
+            "default",
+            "p",
+            other,
+            Some("ephemeralcontainers"),
+            &wopts("kubectl-debug"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 422, "{err:?}");
+    let stored = reg.get(&pods, "default", "p", "").await.unwrap();
+    assert_ne!(stored["spec"]["containers"][0]["image"], "other");
+    let mut unnamed = stored.clone();
+    unnamed["spec"]["ephemeralContainers"] =
+        json!([{"name": "debug", "image": "busybox"}, {"image": "x"}]);
+    let err = reg
+        .update(
+            &pods,
+            "default",
+            "p",
+            unnamed,
+            Some("ephemeralcontainers"),
+            &wopts("kubectl-debug"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("spec.ephemeralContainers[1].name"),
+        "{err:?}"
+    );
+}

@@ -469,6 +469,7 @@ impl Registry {
         let mut causes =
             validation::validate_object_meta(&new, res.namespaced, strategy.name_rule());
         causes.extend(no_new_finalizers_while_deleting(&new, old));
+        causes.extend(owned_field_causes(subresource, &new, old));
         if status_only {
             causes.extend(strategy.validate_status_update(&new, old));
         } else if !internal {
@@ -557,4 +558,68 @@ fn no_new_finalizers_while_deleting(new: &Value, old: &Value) -> Option<Cause> {
             "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{list}}}"
         ),
     ))
+}
+
+/// Upstream's checks of the owned-field subresources: ephemeral containers
+/// are added, never changed or removed, and each names itself and an image;
+/// a CSR is not both approved and denied.
+fn owned_field_causes(subresource: Option<&str>, new: &Value, old: &Value) -> Vec<Cause> {
+    let mut causes = vec![];
+    match subresource {
+        Some("ephemeralcontainers") => {
+            let list = |v: &Value| {
+                v.pointer("/spec/ephemeralContainers")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let (now, before) = (list(new), list(old));
+            for (i, c) in now.iter().enumerate() {
+                let path = format!("spec.ephemeralContainers[{i}]");
+                if c.get("name")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    causes.push(Cause::required(format!("{path}.name")));
+                }
+                if c.get("image")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    causes.push(Cause::required(format!("{path}.image")));
+                }
+            }
+            for b in &before {
+                let name = b.get("name");
+                match now.iter().find(|c| c.get("name") == name) {
+                    Some(c) if c == b => {}
+                    _ => causes.push(Cause::forbidden(
+                        "spec.ephemeralContainers",
+                        "existing ephemeral containers may not be removed or changed",
+                    )),
+                }
+            }
+        }
+        Some("approval") => {
+            let conds = new
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let has = |t: &str| {
+                conds
+                    .iter()
+                    .any(|c| c["type"] == t && c["status"] == "True")
+            };
+            if has("Approved") && has("Denied") {
+                causes.push(Cause::invalid(
+                    "status.conditions",
+                    &Value::String("Approved".into()),
+                    "Approved and Denied conditions are mutually exclusive",
+                ));
+            }
+        }
+        _ => {}
+    }
+    causes
 }
