@@ -14,6 +14,16 @@ pub struct WriteOptions {
     /// Set by the engine while it runs a server-side apply, whose field
     /// ownership is computed by the apply itself.
     pub applying: bool,
+    /// Who is asking, for the resources that record it (a
+    /// CertificateSigningRequest's `spec.username`, `groups`, `uid`).
+    pub requester: Option<Requester>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Requester {
+    pub name: String,
+    pub uid: String,
+    pub groups: Vec<String>,
 }
 
 impl WriteOptions {

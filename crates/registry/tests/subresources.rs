@@ -367,3 +367,36 @@ async fn ephemeral_containers_are_added_never_removed() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn csr_records_its_requester_however_it_is_created() {
+    use base64::Engine;
+    let reg = setup().await;
+    let csrs = res(
+        &reg,
+        "certificates.k8s.io",
+        "v1",
+        "certificatesigningrequests",
+    );
+    let pem = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n";
+    let body = json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": "c1"},
+        "spec": {"request": base64::engine::general_purpose::STANDARD.encode(pem),
+                 "signerName": "example.com/signer", "usages": ["client auth"],
+                 "username": "forged", "groups": ["system:masters"]}});
+    let mut opts = wopts("kubectl");
+    opts.field_manager = Some("kubectl".into());
+    opts.requester = Some(registry::options::Requester {
+        name: "alice".into(),
+        uid: "".into(),
+        groups: vec!["devs".into()],
+    });
+    // Server-side apply that creates the object records the caller too.
+    let (out, created) = reg
+        .patch(&csrs, "", "c1", PatchKind::Apply, &body, None, &opts)
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(out["spec"]["username"], "alice");
+    assert_eq!(out["spec"]["groups"], json!(["devs"]));
+}

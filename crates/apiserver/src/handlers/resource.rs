@@ -142,18 +142,17 @@ pub async fn handle(
             review::create(srv, &res, ns, obj, user)
         }
         "create" => {
-            let opts = write_options(&query, &parts.headers)?;
+            let opts = write_options(&query, &parts.headers, user)?;
             let raw = codec::read_body(body).await?;
-            let mut obj = codec::decode(&codec::content_type(&parts.headers), &raw)?;
+            let obj = codec::decode(&codec::content_type(&parts.headers), &raw)?;
             let warnings = check_fields(&res, &query, &raw, &obj, srv)?;
-            record_requester(&res, &mut obj, user);
             let out = reg.create(&res, ns, obj, &opts).await?;
             let mut r = render_object(&res, out, &output, StatusCode::CREATED, &srv.registry);
             codec::add_warnings(&mut r, &warnings);
             Ok(r)
         }
         "update" => {
-            let opts = write_options(&query, &parts.headers)?;
+            let opts = write_options(&query, &parts.headers, user)?;
             let raw = codec::read_body(body).await?;
             let obj = codec::decode(&codec::content_type(&parts.headers), &raw)?;
             let warnings = check_fields(&res, &query, &raw, &obj, srv)?;
@@ -163,7 +162,7 @@ pub async fn handle(
             Ok(r)
         }
         "patch" => {
-            let mut opts = write_options(&query, &parts.headers)?;
+            let mut opts = write_options(&query, &parts.headers, user)?;
             let ct = codec::content_type(&parts.headers);
             let kind = match ct.as_str() {
                 "application/json-patch+json" => PatchKind::Json,
@@ -344,6 +343,7 @@ fn dry_run(q: &Query) -> Result<bool, ApiError> {
 pub(crate) fn write_options(
     q: &Query,
     headers: &http::HeaderMap,
+    user: &UserInfo,
 ) -> Result<WriteOptions, ApiError> {
     let ua = headers
         .get(http::header::USER_AGENT)
@@ -379,6 +379,11 @@ pub(crate) fn write_options(
         default_manager,
         force: false,
         applying: false,
+        requester: Some(registry::options::Requester {
+            name: user.name.clone(),
+            uid: user.uid.clone(),
+            groups: user.groups.clone(),
+        }),
     })
 }
 
@@ -550,23 +555,5 @@ fn render_list(
             let objs: Vec<Value> = result.items.iter().map(|o| o.value()).collect();
             codec::json(StatusCode::OK, &reg.table(res, &objs, v, *inc, meta))
         }
-    }
-}
-
-/// A CertificateSigningRequest records who asked for it, whatever the body
-/// said (upstream's CSR strategy does this from the request's user).
-fn record_requester(res: &ResourceInfo, obj: &mut Value, user: &UserInfo) {
-    if res.group != "certificates.k8s.io" || res.plural != "certificatesigningrequests" {
-        return;
-    }
-    if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
-        spec.insert("username".into(), user.name.clone().into());
-        spec.insert("groups".into(), user.groups.clone().into());
-        if user.uid.is_empty() {
-            spec.remove("uid");
-        } else {
-            spec.insert("uid".into(), user.uid.clone().into());
-        }
-        spec.remove("extra");
     }
 }

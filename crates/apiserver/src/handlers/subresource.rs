@@ -24,11 +24,11 @@ pub async fn handle(
     parts: Parts,
     body: Incoming,
     query: &Query,
-    _user: &UserInfo,
+    user: &UserInfo,
 ) -> Result<codec::Resp, ApiError> {
     let reg = &srv.registry;
     let (ns, name) = (info.namespace.as_str(), info.name.as_str());
-    let opts = write_options(query, &parts.headers)?;
+    let opts = write_options(query, &parts.headers, user)?;
     match (info.subresource.as_str(), info.verb.as_str()) {
         ("scale", "get") => {
             let obj = reg.get(res, ns, name, "").await?;

@@ -153,6 +153,7 @@ impl Registry {
             let generated = meta::generate_name(prefix);
             md.insert("name".into(), generated.into());
         }
+        record_requester(res, obj, opts);
         init_create_meta(obj, ns, res.namespaced, &now);
         let strategy = self.strategy(res);
         let custom = self.is_custom(res);
@@ -622,4 +623,23 @@ fn owned_field_causes(subresource: Option<&str>, new: &Value, old: &Value) -> Ve
         _ => {}
     }
     causes
+}
+
+/// A CertificateSigningRequest records who asked for it, whatever the body
+/// said (upstream's CSR strategy does this from the request's user).
+fn record_requester(res: &ResourceInfo, obj: &mut Value, opts: &WriteOptions) {
+    if res.group != "certificates.k8s.io" || res.plural != "certificatesigningrequests" {
+        return;
+    }
+    let Some(who) = &opts.requester else { return };
+    if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.insert("username".into(), who.name.clone().into());
+        spec.insert("groups".into(), who.groups.clone().into());
+        if who.uid.is_empty() {
+            spec.remove("uid");
+        } else {
+            spec.insert("uid".into(), who.uid.clone().into());
+        }
+        spec.remove("extra");
+    }
 }
