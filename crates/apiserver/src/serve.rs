@@ -74,13 +74,16 @@ impl ApiServer {
         };
         let started = std::time::Instant::now();
         let method = req.method().to_string();
-        let info = request::parse(&method, &path, &request::parse_query(req.uri().query()));
+        // Parsed once: for the metrics here and for routing.
+        let query = request::parse_query(req.uri().query());
+        let info = request::parse(&method, &path, &query);
         let apply = codec::content_type(req.headers()) == "application/apply-patch+yaml";
-        let resp = match self.route(req, &path, &user).await {
+        let labels = info.clone();
+        let resp = match self.route(req, &path, &user, info, query).await {
             Ok(r) => r,
             Err(e) => codec::error(&e),
         };
-        if let Some(info) = &info {
+        if let Some(info) = &labels {
             self.metrics.record(
                 info,
                 &method,
@@ -98,9 +101,10 @@ impl ApiServer {
         req: Request<Incoming>,
         path: &str,
         user: &UserInfo,
+        info: Option<request::RequestInfo>,
+        query: request::Query,
     ) -> Result<Resp, ApiError> {
-        let query = request::parse_query(req.uri().query());
-        if let Some(info) = request::parse(req.method().as_str(), path, &query) {
+        if let Some(info) = info {
             let attrs = Attributes {
                 verb: info.verb.clone(),
                 group: info.group.clone(),
