@@ -1,11 +1,52 @@
 //! `controllers` owns one module per controller, each a reconcile function
 //! over a kube-rs client of the API server (even in the same process), as
-//! upstream's controller manager does.
+//! upstream's controller manager does. They share informers through one
+//! `informer::Factory`, so each resource is watched and cached once.
 
 pub mod crd_cleanup;
+pub mod cronjob;
+pub mod daemonset;
+pub mod deployment;
+pub mod disruption;
+pub mod endpoints;
+pub mod endpointslice;
+pub mod garbage_collector;
+pub mod hpa;
+pub mod job;
 pub mod namespace;
+pub mod node_lifecycle;
+pub mod podgc;
+pub mod replicaset;
+pub mod replication_controller;
+pub mod resourcequota;
+pub mod serviceaccount;
+pub mod statefulset;
+pub mod ttl_after_finished;
 
-/// Run every controller until the client's server goes away.
-pub async fn run_all(client: kube::Client) {
-    futures::join!(namespace::run(client.clone()), crd_cleanup::run(client));
+use informer::Factory;
+
+/// Run every controller until the process ends.
+pub async fn run_all(factory: Factory) {
+    let client = factory.client();
+    futures::join!(
+        namespace::run(client.clone()),
+        crd_cleanup::run(client),
+        replicaset::run(factory.clone()),
+        replication_controller::run(factory.clone()),
+        deployment::run(factory.clone()),
+        statefulset::run(factory.clone()),
+        daemonset::run(factory.clone()),
+        job::run(factory.clone()),
+        cronjob::run(factory.clone()),
+        ttl_after_finished::run(factory.clone()),
+        podgc::run(factory.clone()),
+        garbage_collector::run(factory.clone()),
+        serviceaccount::run(factory.clone()),
+        endpoints::run(factory.clone()),
+        endpointslice::run(factory.clone()),
+        node_lifecycle::run(factory.clone()),
+        resourcequota::run(factory.clone()),
+        disruption::run(factory.clone()),
+        hpa::run(factory.clone()),
+    );
 }

@@ -5,7 +5,7 @@
 pub mod meta;
 pub mod names;
 pub mod net;
-pub mod quantity;
+pub use apimachinery::quantity;
 pub mod selector;
 
 pub use meta::{validate_annotations, validate_labels, validate_object_meta};

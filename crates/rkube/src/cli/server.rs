@@ -106,7 +106,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         shutdown_signal(),
     ));
     let client = admin_client(&kc_path).await?;
-    let controllers = tokio::spawn(controllers::run_all(client));
+    let factory = informer::Factory::new(client);
+    let controllers = tokio::spawn(controllers::run_all(factory.clone()));
     let result = serving.await;
     controllers.abort();
     result.context("API server task")??;

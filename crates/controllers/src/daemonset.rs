@@ -1,0 +1,5 @@
+//! The DaemonSet controller. Not written yet.
+
+use informer::Factory;
+
+pub async fn run(_factory: Factory) {}

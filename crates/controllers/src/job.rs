@@ -1,0 +1,5 @@
+//! The Job controller. Not written yet.
+
+use informer::Factory;
+
+pub async fn run(_factory: Factory) {}

@@ -1,0 +1,5 @@
+//! The pod garbage collector. Not written yet.
+
+use informer::Factory;
+
+pub async fn run(_factory: Factory) {}

@@ -1,0 +1,370 @@
+//! A shared informer: one watch of one resource type feeding one cache that
+//! any number of readers share, with change handlers (client-go's
+//! SharedIndexInformer). Handlers run on the watch task and must be cheap:
+//! they enqueue keys, they do not call the API.
+
+use crate::keys::ObjectKey;
+use futures::StreamExt;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Resource};
+use serde::de::DeserializeOwned;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Debug;
+use std::sync::{Arc, RwLock};
+
+/// One change the cache saw.
+#[derive(Debug)]
+pub enum Change<K> {
+    Added(Arc<K>),
+    Updated { old: Arc<K>, new: Arc<K> },
+    Deleted(Arc<K>),
+}
+
+impl<K> Change<K> {
+    /// The object as it is now (or was last, for a deletion).
+    pub fn object(&self) -> &Arc<K> {
+        match self {
+            Change::Added(o) | Change::Deleted(o) => o,
+            Change::Updated { new, .. } => new,
+        }
+    }
+}
+
+pub type Handler<K> = Arc<dyn Fn(&Change<K>) + Send + Sync>;
+/// Maps an object to the index values it is found under.
+pub type IndexFn<K> = Arc<dyn Fn(&K) -> Vec<String> + Send + Sync>;
+
+struct Index<K> {
+    func: IndexFn<K>,
+    entries: HashMap<String, HashSet<ObjectKey>>,
+}
+
+struct Cache<K> {
+    /// namespace ("" for cluster-scoped) → name → object
+    items: HashMap<String, HashMap<String, Arc<K>>>,
+    len: usize,
+    indexes: HashMap<String, Index<K>>,
+}
+
+impl<K> Cache<K> {
+    fn get(&self, key: &ObjectKey) -> Option<&Arc<K>> {
+        self.items.get(&key.namespace)?.get(&key.name)
+    }
+
+    fn insert(&mut self, key: ObjectKey, obj: Arc<K>) -> Option<Arc<K>> {
+        for idx in self.indexes.values_mut() {
+            for v in (idx.func)(&obj) {
+                idx.entries.entry(v).or_default().insert(key.clone());
+            }
+        }
+        let old = self
+            .items
+            .entry(key.namespace.clone())
+            .or_default()
+            .insert(key.name.clone(), obj);
+        match &old {
+            Some(o) => self.unindex(&key, o, true),
+            None => self.len += 1,
+        }
+        old
+    }
+
+    fn remove(&mut self, key: &ObjectKey) -> Option<Arc<K>> {
+        let ns = self.items.get_mut(&key.namespace)?;
+        let old = ns.remove(&key.name)?;
+        if ns.is_empty() {
+            self.items.remove(&key.namespace);
+        }
+        self.len -= 1;
+        self.unindex(key, &old, false);
+        Some(old)
+    }
+
+    /// Drop `key` from the index entries of `old`; when the key was just
+    /// re-inserted, keep the entries the new object still has.
+    fn unindex(&mut self, key: &ObjectKey, old: &Arc<K>, replaced: bool) {
+        let current = if replaced {
+            self.get(key).cloned()
+        } else {
+            None
+        };
+        for idx in self.indexes.values_mut() {
+            let keep: HashSet<String> = current
+                .as_ref()
+                .map(|c| (idx.func)(c).into_iter().collect())
+                .unwrap_or_default();
+            for v in (idx.func)(old) {
+                if keep.contains(&v) {
+                    continue;
+                }
+                if let Some(set) = idx.entries.get_mut(&v) {
+                    set.remove(key);
+                    if set.is_empty() {
+                        idx.entries.remove(&v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Inner<K> {
+    cache: RwLock<Cache<K>>,
+    handlers: RwLock<Vec<Handler<K>>>,
+    synced: tokio::sync::watch::Sender<bool>,
+}
+
+/// A shared, cheaply clonable cache of one resource type kept current by a watch.
+pub struct Informer<K> {
+    inner: Arc<Inner<K>>,
+}
+
+impl<K> Clone for Informer<K> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<K> Informer<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    /// An informer that has not started: add indexes, then `start`.
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                cache: RwLock::new(Cache {
+                    items: HashMap::new(),
+                    len: 0,
+                    indexes: HashMap::new(),
+                }),
+                handlers: RwLock::new(Vec::new()),
+                synced: tokio::sync::watch::channel(false).0,
+            }),
+        }
+    }
+
+    /// Keep an index named `name`: objects by each value `func` returns.
+    pub fn add_index(&self, name: &str, func: IndexFn<K>) {
+        let mut cache = self.inner.cache.write().expect("informer lock");
+        let mut entries: HashMap<String, HashSet<ObjectKey>> = HashMap::new();
+        for (ns, items) in &cache.items {
+            for (n, obj) in items {
+                for v in func(obj) {
+                    entries
+                        .entry(v)
+                        .or_default()
+                        .insert(ObjectKey::new(ns.clone(), n.clone()));
+                }
+            }
+        }
+        cache
+            .indexes
+            .insert(name.to_string(), Index { func, entries });
+    }
+
+    /// Watch `api` forever (re-listing after errors, with backoff).
+    pub fn start(&self, api: Api<K>, config: watcher::Config) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut stream = watcher::watcher(api, config).default_backoff().boxed();
+            let mut initial: Option<HashMap<ObjectKey, Arc<K>>> = None;
+            while let Some(ev) = stream.next().await {
+                match ev {
+                    Ok(Event::Init) => initial = Some(HashMap::new()),
+                    Ok(Event::InitApply(obj)) => {
+                        let key = ObjectKey::of(&obj);
+                        initial
+                            .get_or_insert_with(HashMap::new)
+                            .insert(key, Arc::new(obj));
+                    }
+                    Ok(Event::InitDone) => {
+                        me.replace(initial.take().unwrap_or_default());
+                        let _ = me.inner.synced.send(true);
+                    }
+                    Ok(Event::Apply(obj)) => me.apply(Arc::new(obj)),
+                    Ok(Event::Delete(obj)) => me.delete(&ObjectKey::of(&obj)),
+                    Err(e) => tracing::debug!(kind = std::any::type_name::<K>(), "watch: {e}"),
+                }
+            }
+        })
+    }
+
+    /// Call `handler` for every change from now on; objects already cached
+    /// are replayed to it as `Added`.
+    pub fn on_change(&self, handler: impl Fn(&Change<K>) + Send + Sync + 'static) {
+        let handler: Handler<K> = Arc::new(handler);
+        let existing: Vec<Arc<K>> = {
+            let cache = self.inner.cache.read().expect("informer lock");
+            self.inner
+                .handlers
+                .write()
+                .expect("informer lock")
+                .push(handler.clone());
+            cache
+                .items
+                .values()
+                .flat_map(|m| m.values().cloned())
+                .collect()
+        };
+        for obj in existing {
+            handler(&Change::Added(obj));
+        }
+    }
+
+    /// Wait until the first full list has been loaded.
+    pub async fn wait_synced(&self) {
+        let mut rx = self.inner.synced.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    pub fn has_synced(&self) -> bool {
+        *self.inner.synced.borrow()
+    }
+
+    pub fn get(&self, key: &ObjectKey) -> Option<Arc<K>> {
+        self.inner
+            .cache
+            .read()
+            .expect("informer lock")
+            .get(key)
+            .cloned()
+    }
+
+    pub fn get_named(&self, namespace: Option<&str>, name: &str) -> Option<Arc<K>> {
+        self.get(&ObjectKey::new(namespace.unwrap_or(""), name))
+    }
+
+    /// Every cached object.
+    pub fn list(&self) -> Vec<Arc<K>> {
+        let cache = self.inner.cache.read().expect("informer lock");
+        cache
+            .items
+            .values()
+            .flat_map(|m| m.values().cloned())
+            .collect()
+    }
+
+    /// Every cached object of one namespace.
+    pub fn list_namespace(&self, namespace: &str) -> Vec<Arc<K>> {
+        let cache = self.inner.cache.read().expect("informer lock");
+        cache
+            .items
+            .get(namespace)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Objects found under `value` in the index `index`.
+    pub fn by_index(&self, index: &str, value: &str) -> Vec<Arc<K>> {
+        let cache = self.inner.cache.read().expect("informer lock");
+        let Some(keys) = cache.indexes.get(index).and_then(|i| i.entries.get(value)) else {
+            return Vec::new();
+        };
+        keys.iter().filter_map(|k| cache.get(k).cloned()).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.cache.read().expect("informer lock").len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Put `obj` in the cache as if the watch had delivered it (tests, and
+    /// components that want their own writes visible before the watch
+    /// echoes them).
+    pub fn apply(&self, obj: Arc<K>) {
+        let key = ObjectKey::of(obj.as_ref());
+        let (old, handlers) = {
+            let mut cache = self.inner.cache.write().expect("informer lock");
+            // An older copy than the one cached (our own write raced the
+            // watch) is not news.
+            if let (Some(cur), Some(new_rv)) =
+                (cache.get(&key), obj.meta().resource_version.as_deref())
+                && cur.meta().resource_version.as_deref() == Some(new_rv)
+            {
+                return;
+            }
+            let old = cache.insert(key, obj.clone());
+            (old, self.handlers())
+        };
+        let change = match old {
+            Some(old) => Change::Updated { old, new: obj },
+            None => Change::Added(obj),
+        };
+        for h in handlers {
+            h(&change);
+        }
+    }
+
+    /// Remove `key` from the cache as if the watch had said it was deleted.
+    pub fn delete(&self, key: &ObjectKey) {
+        let (old, handlers) = {
+            let mut cache = self.inner.cache.write().expect("informer lock");
+            (cache.remove(key), self.handlers())
+        };
+        if let Some(old) = old {
+            let change = Change::Deleted(old);
+            for h in handlers {
+                h(&change);
+            }
+        }
+    }
+
+    fn handlers(&self) -> Vec<Handler<K>> {
+        self.inner.handlers.read().expect("informer lock").clone()
+    }
+
+    /// A fresh list replaced the cache: report what changed while we were away.
+    fn replace(&self, fresh: HashMap<ObjectKey, Arc<K>>) {
+        let mut changes = Vec::new();
+        let handlers = {
+            let mut cache = self.inner.cache.write().expect("informer lock");
+            let old_keys: Vec<ObjectKey> = cache
+                .items
+                .iter()
+                .flat_map(|(ns, m)| m.keys().map(|n| ObjectKey::new(ns.clone(), n.clone())))
+                .collect();
+            for k in old_keys {
+                if !fresh.contains_key(&k)
+                    && let Some(old) = cache.remove(&k)
+                {
+                    changes.push(Change::Deleted(old));
+                }
+            }
+            for (k, obj) in fresh {
+                let same = cache.get(&k).is_some_and(|cur| {
+                    cur.meta().resource_version.is_some()
+                        && cur.meta().resource_version == obj.meta().resource_version
+                });
+                if same {
+                    continue;
+                }
+                match cache.insert(k, obj.clone()) {
+                    Some(old) => changes.push(Change::Updated { old, new: obj }),
+                    None => changes.push(Change::Added(obj)),
+                }
+            }
+            self.handlers()
+        };
+        for c in &changes {
+            for h in &handlers {
+                h(c);
+            }
+        }
+    }
+}
+
+impl<K> Default for Informer<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}

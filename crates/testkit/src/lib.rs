@@ -1,0 +1,200 @@
+//! `testkit` (tests only): a real API server in-process on port 0 over the
+//! memory store, with its own CA and an admin client certificate, for
+//! controller, scheduler and simulated-node tests that need a real API.
+
+use apiserver::{AllowAuthenticated, ApiServer, Authenticator, UserInfo};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::sync::Arc;
+
+/// The bearer token [`TestServer::token_client`] uses.
+pub const TOKEN: &str = "test-admin-token";
+
+pub struct TestServer {
+    pub url: String,
+    pub ca_pem: String,
+    /// Holds ca.crt, admin.crt and admin.key for the kubeconfigs.
+    pki: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+
+        // Cluster CA.
+        let ca_key = KeyPair::generate().expect("ca key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "test-ca");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
+        let ca_pem = ca_cert.pem();
+        let issuer = Issuer::new(ca_params, ca_key);
+
+        // Serving certificate for 127.0.0.1 and localhost.
+        let srv_key = KeyPair::generate().expect("server key");
+        let mut srv_params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+                .expect("server params");
+        srv_params
+            .distinguished_name
+            .push(DnType::CommonName, "rkube-test");
+        srv_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let srv_cert = srv_params
+            .signed_by(&srv_key, &issuer)
+            .expect("server cert");
+
+        // Admin client certificate: CN is the user, O the group.
+        let cli_key = KeyPair::generate().expect("client key");
+        let mut cli_params = CertificateParams::new(Vec::<String>::new()).expect("client params");
+        cli_params
+            .distinguished_name
+            .push(DnType::CommonName, "test-admin");
+        cli_params
+            .distinguished_name
+            .push(DnType::OrganizationName, "system:masters");
+        cli_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cli_cert = cli_params
+            .signed_by(&cli_key, &issuer)
+            .expect("client cert");
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca_cert.der().clone()).expect("add CA root");
+        let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+            .allow_unauthenticated()
+            .build()
+            .expect("client verifier");
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(srv_key.serialize_der()));
+        let chain: Vec<CertificateDer<'static>> = vec![srv_cert.der().clone()];
+        let mut tls = rustls::ServerConfig::builder()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .expect("server TLS config");
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+
+        let store: Arc<dyn store::Store> = Arc::new(store::memory::MemoryStore::new());
+        let registry = registry::engine::Registry::new(store)
+            .await
+            .expect("registry");
+        let mut authn = Authenticator::default();
+        authn.add_token(TOKEN, UserInfo::new("token-admin", &["system:masters"]));
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let server = ApiServer::new(
+            registry,
+            authn,
+            Arc::new(AllowAuthenticated),
+            addr.to_string(),
+        );
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(apiserver::serve(
+            listener,
+            Arc::new(tls),
+            server,
+            async move {
+                let _ = rx.await;
+            },
+        ));
+
+        let pki = tempfile::tempdir().expect("tempdir");
+        std::fs::write(pki.path().join("ca.crt"), &ca_pem).expect("write ca");
+        std::fs::write(pki.path().join("admin.crt"), cli_cert.pem()).expect("write cert");
+        std::fs::write(pki.path().join("admin.key"), cli_key.serialize_pem()).expect("write key");
+        let ts = TestServer {
+            url: format!("https://{addr}"),
+            ca_pem,
+            pki,
+            shutdown: Some(tx),
+        };
+        // The registry does not create the default namespaces: `rkube server` does.
+        let ns: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+            kube::Api::all(ts.client().await);
+        for name in ["default", "test"] {
+            let obj = serde_json::from_value(serde_json::json!({"metadata": {"name": name}}))
+                .expect("namespace");
+            match ns.create(&Default::default(), &obj).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 409 => {}
+                Err(e) => panic!("creating namespace {name}: {e}"),
+            }
+        }
+        ts
+    }
+
+    async fn client_from(&self, user: &str) -> kube::Client {
+        let text = format!(
+            "apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: {url}
+    certificate-authority: {ca}
+contexts:
+- name: test
+  context: {{cluster: test, user: u, namespace: test}}
+current-context: test
+users:
+- name: u
+  user: {user}
+",
+            url = self.url,
+            ca = self.pki.path().join("ca.crt").display(),
+        );
+        let kc = kube::config::Kubeconfig::from_yaml(&text).expect("kubeconfig");
+        let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .expect("kube config");
+        kube::Client::try_from(cfg).expect("client")
+    }
+
+    /// A client authenticating with the admin client certificate.
+    pub async fn client(&self) -> kube::Client {
+        let user = format!(
+            "{{client-certificate: {}, client-key: {}}}",
+            self.pki.path().join("admin.crt").display(),
+            self.pki.path().join("admin.key").display()
+        );
+        self.client_from(&user).await
+    }
+
+    /// A client authenticating with the static bearer token.
+    pub async fn token_client(&self) -> kube::Client {
+        self.client_from(&format!("{{token: {TOKEN}}}")).await
+    }
+
+    /// A client with no credentials at all.
+    pub async fn anonymous_client(&self) -> kube::Client {
+        self.client_from("{}").await
+    }
+}
+
+/// The HTTP status code of a kube-rs API error, or a panic naming the error.
+#[track_caller]
+pub fn api_code<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> Box<kube::core::Status> {
+    match r {
+        Err(kube::Error::Api(s)) => s,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
