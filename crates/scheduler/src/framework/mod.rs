@@ -396,3 +396,46 @@ pub fn default_normalize(scores: &mut [i64], reverse: bool) {
         *s = v;
     }
 }
+
+/// What the framework offers PostFilter plugins: re-running the profile's
+/// filters on what-if node states (preemption removes victims and asks
+/// whether the pod fits then).
+pub trait FilterRunner: Send + Sync {
+    /// Run every enabled Filter plugin (honouring `state.skip_filter`);
+    /// the first rejection is returned.
+    fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status;
+    /// Tell every PreFilter plugin that `victim` was added to `node`.
+    fn run_pre_filter_add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        victim: &PodInfo,
+        node: &NodeInfo,
+    );
+    /// Tell every PreFilter plugin that `victim` was removed from `node`.
+    fn run_pre_filter_remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        victim: &PodInfo,
+        node: &NodeInfo,
+    );
+}
+
+/// Inputs of a PostFilter call: the pod fits nowhere.
+pub struct PostFilterContext<'a> {
+    pub state: &'a CycleState,
+    pub pod: &'a PodInfo,
+    pub snapshot: &'a Snapshot,
+    /// Why each node was rejected, by node name.
+    pub node_statuses: &'a HashMap<String, Status>,
+    pub filters: &'a dyn FilterRunner,
+}
+
+/// PostFilter: runs when no node fits (DefaultPreemption). Returns the
+/// nominated node name when preemption made room, `Ok(None)` when it could
+/// not help. It may call the API (delete victims, set the nominated node).
+#[async_trait::async_trait]
+pub trait PostFilter: Plugin {
+    async fn post_filter(&self, ctx: PostFilterContext<'_>) -> Result<Option<String>, Status>;
+}
