@@ -93,6 +93,43 @@ impl Server {
         s
     }
 
+    /// A fresh server in a new temp dir with extra command-line flags
+    /// (e.g. `--sim-nodes 3` for a cluster with simulated nodes).
+    pub fn start_with(extra: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let mut s = Server::start_in(&dir, 0, extra);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// `kubectl get … -o json` parsed.
+    pub fn get_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = vec!["get"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["-o", "json"]);
+        json(&self.kubectl(&a).ok())
+    }
+
+    /// Poll `cond` every 250 ms until it holds; panic after `timeout`,
+    /// saying what was awaited and showing the server log's tail.
+    #[track_caller]
+    pub fn eventually(&self, timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if cond() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let log = self.log_text();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        panic!(
+            "timed out after {timeout:?} waiting for {what}\nserver log tail:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
+
     /// A server on `data_dir` (kept by the caller, so it can be restarted) on
     /// `port` (0 = any), with extra command-line flags.
     pub fn start_in(data_dir: &Path, port: u16, extra: &[&str]) -> Server {
