@@ -16,7 +16,11 @@ fn is_not_found(e: &kube::Error) -> bool {
 }
 
 impl DefaultPreemption {
-    pub(super) async fn prepare_candidate(&self, pod: &PodInfo, c: &Candidate) -> Result<(), PreemptionError> {
+    pub(super) async fn prepare_candidate(
+        &self,
+        pod: &PodInfo,
+        c: &Candidate,
+    ) -> Result<(), PreemptionError> {
         let scheduler_name = pod
             .pod
             .spec
@@ -36,7 +40,10 @@ impl DefaultPreemption {
                 victim: format!("{}/{}", v.namespace(), v.name()),
                 source,
             };
-            match api.patch_status(v.name(), &PatchParams::default(), &Patch::Strategic(&patch)).await {
+            match api
+                .patch_status(v.name(), &PatchParams::default(), &Patch::Strategic(&patch))
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if is_not_found(&e) => continue,
                 Err(e) => return Err(evict(e)),
@@ -67,7 +74,10 @@ impl DefaultPreemption {
             .filter(|p| {
                 let st = p.status.as_ref();
                 st.and_then(|s| s.nominated_node_name.as_deref()) == Some(node)
-                    && p.spec.as_ref().and_then(|s| s.node_name.as_deref()).is_none_or(str::is_empty)
+                    && p.spec
+                        .as_ref()
+                        .and_then(|s| s.node_name.as_deref())
+                        .is_none_or(str::is_empty)
                     && p.spec.as_ref().and_then(|s| s.priority).unwrap_or(0) < prio
                     && p.metadata.uid.as_deref() != Some(pod.uid())
             })
@@ -77,7 +87,9 @@ impl DefaultPreemption {
             let name = p.metadata.name.as_deref().unwrap_or("");
             let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
             let patch = json!({"status": {"nominatedNodeName": null}});
-            if let Err(e) = api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await
+            if let Err(e) = api
+                .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
                 && !is_not_found(&e)
             {
                 tracing::warn!(pod = name, error = %e, "clearing nominated node failed");

@@ -10,9 +10,9 @@
 //! is kept for the caller: [`DefaultPreemption::take_message`]`(pod uid)`.
 
 mod actions;
-pub mod victims;
 #[cfg(test)]
 mod tests;
+pub mod victims;
 
 use crate::framework::{Code, NodeInfo, Plugin, PodInfo, PostFilter, PostFilterContext, Status};
 use k8s_openapi::api::core::v1::Pod;
@@ -20,7 +20,9 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-pub use victims::{Candidate, Pdb, pick_one_node, preemption_failure_message, select_victims_on_node};
+pub use victims::{
+    Candidate, Pdb, pick_one_node, preemption_failure_message, select_victims_on_node,
+};
 
 pub const NAME: &str = "DefaultPreemption";
 
@@ -35,7 +37,11 @@ pub enum PreemptionError {
     #[error("preempting {victim}: {source}")]
     Evict { victim: String, source: kube::Error },
     #[error("nominating {node} for {pod}: {source}")]
-    Nominate { pod: String, node: String, source: kube::Error },
+    Nominate {
+        pod: String,
+        node: String,
+        source: kube::Error,
+    },
 }
 
 pub struct DefaultPreemption {
@@ -116,7 +122,11 @@ impl DefaultPreemption {
 
     /// Dry-runs preemption on the nodes where it might help; returns the
     /// candidates and every examined node's failure status.
-    pub fn find_candidates(&self, ctx: &PostFilterContext<'_>, pdbs: &[Pdb]) -> (Vec<Candidate>, HashMap<String, Status>) {
+    pub fn find_candidates(
+        &self,
+        ctx: &PostFilterContext<'_>,
+        pdbs: &[Pdb],
+    ) -> (Vec<Candidate>, HashMap<String, Status>) {
         let potential: Vec<&std::sync::Arc<NodeInfo>> = ctx
             .snapshot
             .nodes

@@ -33,7 +33,7 @@ impl Pdb {
         Self {
             namespace: pdb.metadata.namespace.clone().unwrap_or_default(),
             selector: convert_selector(spec_selector),
-            disruptions_allowed: status.map_or(0, |s| s.disruptions_allowed),
+            disruptions_allowed: status.and_then(|s| s.disruptions_allowed).unwrap_or(0),
             disrupted_pods: status
                 .and_then(|s| s.disrupted_pods.as_ref())
                 .map(|m| m.keys().cloned().collect())
@@ -58,12 +58,14 @@ fn start_time(p: &PodInfo) -> Option<Timestamp> {
 /// Upstream's `MoreImportantPod`: higher priority, then earlier start
 /// (a pod not started yet counts as starting now, i.e. last).
 pub fn more_important(a: &PodInfo, b: &PodInfo) -> Ordering {
-    b.priority().cmp(&a.priority()).then_with(|| match (start_time(a), start_time(b)) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    })
+    b.priority()
+        .cmp(&a.priority())
+        .then_with(|| match (start_time(a), start_time(b)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        })
 }
 
 /// Splits pods (already ordered) into those whose eviction would take a
@@ -181,7 +183,11 @@ pub fn pick_one_node(candidates: &[Candidate]) -> Option<usize> {
         idx.retain(|&i| Some(key(&candidates[i])) == best);
     };
     keep_min(&mut idx, &|c| c.num_pdb_violations as i64);
-    keep_min(&mut idx, &|c| c.victims.first().map_or(i64::MIN, |v| i64::from(v.priority())));
+    keep_min(&mut idx, &|c| {
+        c.victims
+            .first()
+            .map_or(i64::MIN, |v| i64::from(v.priority()))
+    });
     keep_min(&mut idx, &|c| {
         c.victims
             .iter()
@@ -208,7 +214,10 @@ pub fn pick_one_node(candidates: &[Candidate]) -> Option<usize> {
 /// The message upstream appends to the scheduling failure when preemption
 /// found nothing: `preemption: 0/N nodes are available: 2 reason, 1 other.`
 /// (counts per reason, sorted as strings).
-pub fn preemption_failure_message(num_all_nodes: usize, statuses: &HashMap<String, Status>) -> String {
+pub fn preemption_failure_message(
+    num_all_nodes: usize,
+    statuses: &HashMap<String, Status>,
+) -> String {
     let mut histogram: BTreeMap<&str, usize> = BTreeMap::new();
     for s in statuses.values() {
         for r in &s.reasons {
