@@ -143,7 +143,7 @@ fn importance_orders_by_priority_then_start_time() {
     let early = pod("early", 5, "1", "a", Some("2024-01-01T00:00:00Z"));
     let late = pod("late", 5, "1", "a", Some("2024-06-01T00:00:00Z"));
     let high = pod("high", 9, "1", "a", None);
-    let mut v = vec![late.clone(), early.clone(), high.clone()];
+    let mut v = [late, early, high];
     v.sort_by(|a, b| more_important(a, b));
     assert_eq!(
         v.iter().map(|p| p.name()).collect::<Vec<_>>(),

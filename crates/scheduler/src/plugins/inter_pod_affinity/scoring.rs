@@ -93,6 +93,9 @@ impl PreScore for InterPodAffinity {
     ) -> Status {
         let terms = PodTerms::of(&pod.pod);
         let has_constraints = terms.has_preferred();
+        if !has_constraints && snapshot.nodes_with_affinity_pods().next().is_none() {
+            return Status::skip();
+        }
         let own_ns_labels = self.lookup_ns(pod.namespace());
         let mut ns = NsCache::new(self.ns_labels.as_ref());
         let mut s = PreScoreState::default();

@@ -81,7 +81,8 @@ impl PreScore for PodTopologySpread {
                 if require_all && !node_has_all_keys(l, &constraints) {
                     continue;
                 }
-                let aff = affinity_ok(&pod.pod, &n.node);
+                // Computed once per node, and only for nodes in a scored domain.
+                let mut aff: Option<bool> = None;
                 for (i, c) in constraints.iter().enumerate() {
                     // Nodes without the key add nothing a scored node reads.
                     let Some(v) = l.get(&c.topology_key) else {
@@ -90,6 +91,7 @@ impl PreScore for PodTopologySpread {
                     let Some(slot) = counts[i].get_mut(v) else {
                         continue;
                     };
+                    let aff = *aff.get_or_insert_with(|| affinity_ok(&pod.pod, &n.node));
                     if !c.includes_node(&pod.pod, &n.node, aff) {
                         continue;
                     }
