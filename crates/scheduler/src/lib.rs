@@ -5,3 +5,4 @@
 
 pub mod framework;
 pub mod plugins;
+pub mod preemption;
