@@ -66,7 +66,8 @@ pub fn node_object(cfg: &SimConfig, index: usize) -> Value {
         })
         .collect();
     let cidr = node_pod_cidr(index);
-    let mut spec = json!({"podCIDR": cidr, "podCIDRs": [cidr], "providerID": format!("sim://{name}")});
+    let mut spec =
+        json!({"podCIDR": cidr, "podCIDRs": [cidr], "providerID": format!("sim://{name}")});
     if !taints.is_empty() {
         spec["taints"] = Value::Array(taints);
     }
@@ -187,9 +188,8 @@ async fn register(client: &kube::Client, cfg: &SimConfig, index: usize) -> Resul
         source,
     };
     let nodes: Api<Node> = Api::all(client.clone());
-    let obj: Node = serde_json::from_value(node_object(cfg, index)).map_err(|e| {
-        err(kube::Error::SerdeError(e))
-    })?;
+    let obj: Node = serde_json::from_value(node_object(cfg, index))
+        .map_err(|e| err(kube::Error::SerdeError(e)))?;
     let node = match nodes.create(&PostParams::default(), &obj).await {
         Ok(n) => n,
         // A node left by an earlier run is adopted, as a restarted kubelet does.
@@ -265,7 +265,10 @@ mod tests {
         assert_eq!(l["topology.kubernetes.io/zone"], "zone-1");
         assert_eq!(l["team"], "a");
         assert_eq!(l["type"], "sim");
-        assert_eq!(n["spec"]["taints"][0], json!({"key": "dedicated", "effect": "NoSchedule"}));
+        assert_eq!(
+            n["spec"]["taints"][0],
+            json!({"key": "dedicated", "effect": "NoSchedule"})
+        );
         assert_eq!(n["spec"]["podCIDR"], "10.0.4.0/24");
         let node: Node = serde_json::from_value(n).expect("a valid Node");
         assert_eq!(node.metadata.name.as_deref(), Some("sim-node-4"));

@@ -148,7 +148,11 @@ fn runs_to_completion(pod: &Pod) -> bool {
 }
 
 fn annotation<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
-    pod.metadata.annotations.as_ref()?.get(key).map(String::as_str)
+    pod.metadata
+        .annotations
+        .as_ref()?
+        .get(key)
+        .map(String::as_str)
 }
 
 impl Inner {
@@ -190,7 +194,12 @@ impl Inner {
 
     /// The track of `pod`, new if we had none for this uid (a recreated pod
     /// of the same name drops the old one).
-    fn track(&self, key: &ObjectKey, pod: &Pod, node: usize) -> (Stage, Instant, Option<Timestamp>, u32) {
+    fn track(
+        &self,
+        key: &ObjectKey,
+        pod: &Pod,
+        node: usize,
+    ) -> (Stage, Instant, Option<Timestamp>, u32) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let stale = {
             let tracks = self.tracks.lock().expect("tracks lock");
@@ -231,7 +240,10 @@ impl Inner {
             restarts,
         };
         let out = (t.stage, t.seen, t.run_started, t.restarts);
-        self.tracks.lock().expect("tracks lock").insert(key.clone(), t);
+        self.tracks
+            .lock()
+            .expect("tracks lock")
+            .insert(key.clone(), t);
         out
     }
 
@@ -307,7 +319,9 @@ impl Inner {
             return self.start(&key, &pod, node, &node_name).await;
         }
         if runs_to_completion(&pod) {
-            return self.finish_or_wait(&key, &pod, node, run_started, restarts).await;
+            return self
+                .finish_or_wait(&key, &pod, node, run_started, restarts)
+                .await;
         }
         // A readiness gate may have moved: re-evaluate Ready once the cache
         // shows our Running status.
@@ -345,7 +359,11 @@ impl Inner {
                 Some(h) => h,
                 None => {
                     let existing = || self.hosts_in_use(node, node_name);
-                    let got = self.ipam.lock().expect("ipam lock").allocate(node, existing);
+                    let got = self
+                        .ipam
+                        .lock()
+                        .expect("ipam lock")
+                        .allocate(node, existing);
                     let Some(h) = got else {
                         tracing::warn!(pod = %key, node = node_name, "pod CIDR exhausted; retrying");
                         return Ok(Some(Duration::from_secs(5)));
@@ -410,7 +428,12 @@ impl Inner {
         let on_failure =
             pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()) == Some("OnFailure");
         if exit.code != 0 && on_failure {
-            let host = self.tracks.lock().expect("tracks lock").get(key).and_then(|t| t.host);
+            let host = self
+                .tracks
+                .lock()
+                .expect("tracks lock")
+                .get(key)
+                .and_then(|t| t.host);
             let pod_ip = pod
                 .status
                 .as_ref()
@@ -443,8 +466,11 @@ impl Inner {
             }
             return Ok(Some(run));
         }
-        self.patch(pod, status::terminated_patch(pod, exit, &started_s, &now, restarts))
-            .await?;
+        self.patch(
+            pod,
+            status::terminated_patch(pod, exit, &started_s, &now, restarts),
+        )
+        .await?;
         self.set_stage(key, Stage::Done);
         self.release_ip(key);
         Ok(None)

@@ -59,7 +59,11 @@ fn condition(t: &str, status: bool, now: &str, reason: Option<&str>, msg: Option
 /// the message naming the first that is not.
 pub fn readiness_gates_message(pod: &Pod) -> Option<String> {
     let gates = pod.spec.as_ref()?.readiness_gates.as_ref()?;
-    let conds = pod.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or(&[]);
+    let conds = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or(&[]);
     for g in gates {
         match conds.iter().find(|c| c.type_ == g.condition_type) {
             None => {
@@ -95,10 +99,16 @@ pub fn ready_status(pod: &Pod) -> Option<&str> {
 /// (keeping their transition time when the status did not change), the rest
 /// (readiness gates, DisruptionTarget, ...) stay as they are.
 fn merge_conditions(pod: &Pod, mine: Vec<Value>, now: &str) -> Value {
-    let existing = pod.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or(&[]);
+    let existing = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or(&[]);
     let mut out = Vec::new();
     for mut c in mine {
-        if let Some(old) = existing.iter().find(|o| Some(o.type_.as_str()) == c["type"].as_str())
+        if let Some(old) = existing
+            .iter()
+            .find(|o| Some(o.type_.as_str()) == c["type"].as_str())
             && Some(old.status.as_str()) == c["status"].as_str()
             && let Some(t) = &old.last_transition_time
         {
@@ -139,7 +149,9 @@ pub fn running_patch(pod: &Pod, r: &Running) -> Value {
     let uid = pod.metadata.uid.as_deref().unwrap_or_default();
     let spec = pod.spec.as_ref();
     let containers = spec.map(|s| s.containers.as_slice()).unwrap_or(&[]);
-    let inits = spec.and_then(|s| s.init_containers.as_deref()).unwrap_or(&[]);
+    let inits = spec
+        .and_then(|s| s.init_containers.as_deref())
+        .unwrap_or(&[]);
     let statuses: Vec<Value> = containers
         .iter()
         .map(|c| {
@@ -210,7 +222,11 @@ pub fn running_patch(pod: &Pod, r: &Running) -> Value {
 /// containers exit 0, Failed otherwise.
 pub fn terminated_patch(pod: &Pod, exit: Exit, started: &str, now: &str, restarts: u32) -> Value {
     let uid = pod.metadata.uid.as_deref().unwrap_or_default();
-    let containers = pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[]);
+    let containers = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.as_slice())
+        .unwrap_or(&[]);
     let (phase, reason) = if exit.code == 0 {
         ("Succeeded", "PodCompleted")
     } else {
@@ -248,9 +264,19 @@ pub fn ready_patch(pod: &Pod, now: &str) -> Value {
     let uid = pod.metadata.uid.as_deref().unwrap_or_default();
     let ready = match readiness_gates_message(pod) {
         None => condition("Ready", true, now, None, None),
-        Some(m) => condition("Ready", false, now, Some("ReadinessGatesNotReady"), Some(&m)),
+        Some(m) => condition(
+            "Ready",
+            false,
+            now,
+            Some("ReadinessGatesNotReady"),
+            Some(&m),
+        ),
     };
-    let existing = pod.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or(&[]);
+    let existing = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or(&[]);
     let mut mine: Vec<Value> = existing
         .iter()
         .filter(|c| KUBELET_CONDITIONS.contains(&c.type_.as_str()) && c.type_ != "Ready")
@@ -303,16 +329,32 @@ mod tests {
         let p = running_patch(&pod(json!({})), &run());
         assert_eq!(p["status"]["phase"], "Running");
         assert_eq!(p["status"]["podIP"], "10.0.0.2");
-        for t in ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady"] {
+        for t in [
+            "PodReadyToStartContainers",
+            "Initialized",
+            "Ready",
+            "ContainersReady",
+        ] {
             assert_eq!(cond(&p, t)["status"], "True", "{t}");
         }
         // The scheduler's transition time survives.
-        assert_eq!(cond(&p, "PodScheduled")["lastTransitionTime"], "2025-01-01T00:00:00Z");
+        assert_eq!(
+            cond(&p, "PodScheduled")["lastTransitionTime"],
+            "2025-01-01T00:00:00Z"
+        );
         let c = &p["status"]["containerStatuses"][0];
         assert_eq!(c["ready"], true);
         assert_eq!(c["state"]["running"]["startedAt"], "2025-01-02T00:00:00Z");
-        assert!(c["containerID"].as_str().is_some_and(|s| s.starts_with("sim://")));
-        assert!(c["imageID"].as_str().is_some_and(|s| s.starts_with("nginx@sha256:")));
+        assert!(
+            c["containerID"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("sim://"))
+        );
+        assert!(
+            c["imageID"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("nginx@sha256:"))
+        );
         let i = &p["status"]["initContainerStatuses"][0];
         assert_eq!(i["state"]["terminated"]["reason"], "Completed");
         let _: Pod = serde_json::from_value(json!({"status": p["status"]})).expect("valid status");
@@ -338,7 +380,10 @@ mod tests {
         if let Some(st) = p2.status.as_mut()
             && let Some(cs) = st.conditions.as_mut()
         {
-            cs.push(serde_json::from_value(json!({"type": "example.com/lb", "status": "True"})).expect("c"));
+            cs.push(
+                serde_json::from_value(json!({"type": "example.com/lb", "status": "True"}))
+                    .expect("c"),
+            );
         }
         let patch = ready_patch(&p2, "2025-01-03T00:00:00Z");
         assert_eq!(cond(&patch, "Ready")["status"], "True");
@@ -348,15 +393,33 @@ mod tests {
     #[test]
     fn terminated_pod_succeeds_or_fails() {
         let p = pod(json!({}));
-        let ok = terminated_patch(&p, Exit { code: 0 }, "2025-01-02T00:00:00Z", "2025-01-02T00:00:01Z", 0);
+        let ok = terminated_patch(
+            &p,
+            Exit { code: 0 },
+            "2025-01-02T00:00:00Z",
+            "2025-01-02T00:00:01Z",
+            0,
+        );
         assert_eq!(ok["status"]["phase"], "Succeeded");
         assert_eq!(cond(&ok, "Ready")["reason"], "PodCompleted");
         let t = &ok["status"]["containerStatuses"][0]["state"]["terminated"];
         assert_eq!(t["reason"], "Completed");
         assert_eq!(t["exitCode"], 0);
-        let bad = terminated_patch(&p, Exit { code: 3 }, "2025-01-02T00:00:00Z", "2025-01-02T00:00:01Z", 0);
+        let bad = terminated_patch(
+            &p,
+            Exit { code: 3 },
+            "2025-01-02T00:00:00Z",
+            "2025-01-02T00:00:01Z",
+            0,
+        );
         assert_eq!(bad["status"]["phase"], "Failed");
-        assert_eq!(bad["status"]["containerStatuses"][0]["state"]["terminated"]["reason"], "Error");
-        assert_eq!(bad["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"], 3);
+        assert_eq!(
+            bad["status"]["containerStatuses"][0]["state"]["terminated"]["reason"],
+            "Error"
+        );
+        assert_eq!(
+            bad["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+            3
+        );
     }
 }
