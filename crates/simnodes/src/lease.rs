@@ -125,7 +125,7 @@ pub async fn keep_alive(
         let slot = (tick % slot_count as u64) as usize;
         let round = tick / slot_count as u64 + 1;
         tick += 1;
-        let heartbeat = round % heartbeat_every == 0;
+        let heartbeat = round.is_multiple_of(heartbeat_every);
         let work = futures::stream::iter(wheel[slot].iter()).for_each_concurrent(
             cfg.concurrency,
             |name| {
