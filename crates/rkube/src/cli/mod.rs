@@ -1,6 +1,7 @@
 //! Command-line interface: one file per verb.
 
 pub mod server;
+pub mod sim_nodes;
 
 use clap::{Parser, Subcommand};
 
@@ -15,10 +16,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the control plane (API server with its embedded datastore).
     Server(server::ServerArgs),
+    /// Run simulated nodes (no containers) against a cluster, for testing at scale.
+    SimNodes(sim_nodes::SimNodesArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Server(args) => server::run(args).await,
+        Command::SimNodes(args) => sim_nodes::run(args).await,
     }
 }

@@ -35,6 +35,9 @@ pub struct ServerArgs {
     /// Static bearer tokens, upstream's format: `token,user,uid[,"group1,group2"]` per line.
     #[arg(long, value_name = "PATH")]
     pub token_auth_file: Option<PathBuf>,
+    /// Run N simulated nodes (no containers) in the server process, for testing at scale.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub sim_nodes: usize,
 }
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -108,14 +111,29 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let client = admin_client(&kc_path).await?;
     let factory = informer::Factory::new(client);
     let controllers = tokio::spawn(controllers::run_all(factory.clone()));
+    let sim = match args.sim_nodes {
+        0 => None,
+        n => {
+            let cfg = crate::cli::sim_nodes::NodeShape::default().config(n)?;
+            let factory = factory.clone();
+            Some(tokio::spawn(async move {
+                if let Err(e) = simnodes::run(factory, cfg, std::future::pending()).await {
+                    tracing::error!("simulated nodes: {e}");
+                }
+            }))
+        }
+    };
     let result = serving.await;
     controllers.abort();
+    if let Some(sim) = sim {
+        sim.abort();
+    }
     result.context("API server task")??;
     tracing::info!("rkube server stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("SIGTERM handler");
     tokio::select! {
