@@ -2,7 +2,7 @@
 //! history limits 3/1) and validation (schedule syntax, policies, the job
 //! template with the Job rules, name at most 52 characters).
 
-use super::cron::parse_schedule;
+use apimachinery::cron::parse_schedule;
 use super::jobs::{default_job_spec, validate_job_spec};
 use super::util::{set_default, str_at};
 use super::workload::reset_status;
