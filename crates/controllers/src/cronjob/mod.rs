@@ -1,4 +1,4 @@
-//! The CronJob controller. Not written yet.
+//! The CronJob controller.
 
 use informer::Factory;
 
