@@ -7,7 +7,7 @@ use super::{Ctx, Error, JOB_INDEX, SCHEDULED_TIMESTAMP};
 use informer::recorder::object_ref;
 use informer::{EventType, ObjectKey};
 use jiff::Timestamp;
-use k8s_openapi::api::batch::v1::{CronJob, Job, JobSpec};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use kube::api::{DeleteParams, PostParams, PropagationPolicy};
 use kube::{Api, ResourceExt};
@@ -157,7 +157,7 @@ async fn create_job(ctx: &Ctx, cj: &CronJob, scheduled: Timestamp) -> Result<Job
             }]),
             ..Default::default()
         },
-        spec: Some(template.spec.unwrap_or_else(JobSpec::default)),
+        spec: Some(template.spec.unwrap_or_default()),
         status: None,
     };
     let api: Api<Job> = Api::namespaced(ctx.client.clone(), &ns);
