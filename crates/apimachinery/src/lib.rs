@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod conversion;
+pub mod cron;
 pub mod error;
 pub mod gvk;
 pub mod meta;

@@ -2,13 +2,13 @@
 //! history limits 3/1) and validation (schedule syntax, policies, the job
 //! template with the Job rules, name at most 52 characters).
 
-use super::cron::parse_schedule;
 use super::jobs::{default_job_spec, validate_job_spec};
 use super::util::{set_default, str_at};
 use super::workload::reset_status;
 use crate::strategy::Strategy;
 use crate::validation::{invalid_str, validate_annotations, validate_labels, validate_nonnegative};
 use apimachinery::Cause;
+use apimachinery::cron::parse_schedule;
 use serde_json::{Value, json};
 
 pub struct CronJobStrategy;

@@ -8,7 +8,6 @@ pub mod config;
 pub mod coordination;
 pub mod core_misc;
 pub mod crds;
-pub mod cron;
 pub mod cronjobs;
 pub mod csi;
 pub mod endpoints;
