@@ -4,6 +4,7 @@
 //! ranked deletion, expectations) and writes its status. The two kinds
 //! differ only in how their spec and selector are read.
 
+pub mod claim;
 pub mod expectations;
 pub mod pods;
 mod sync;

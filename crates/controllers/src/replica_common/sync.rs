@@ -103,7 +103,7 @@ async fn claim_pods<K: ReplicaOwner>(
         if selector.matches(pod.metadata.labels.as_ref().unwrap_or(&empty)) {
             active.push(pod);
         } else if !deleting {
-            release(&api, &pod, &uid).await?;
+            super::claim::release(&api, pod.as_ref(), &uid).await?;
         }
     }
     if deleting {
@@ -139,55 +139,13 @@ async fn claim_pods<K: ReplicaOwner>(
             }
             rechecked = true;
         }
-        if let Some(p) = adopt(&api, &pod, owner).await? {
+        if let Some(p) = super::claim::adopt(&api, pod.as_ref(), owner).await? {
             let p = Arc::new(p);
             ctx.pods.apply(p.clone());
             active.push(p);
         }
     }
     Ok((active, terminating))
-}
-
-async fn adopt<K: ReplicaOwner>(
-    api: &Api<Pod>,
-    pod: &Pod,
-    owner: &K,
-) -> Result<Option<Pod>, Error> {
-    let patch = json!({"metadata": {
-        "ownerReferences": [owner_reference(owner)],
-        "uid": pod.metadata.uid,
-    }});
-    match api
-        .patch(
-            &pod.name_any(),
-            &PatchParams::default(),
-            &Patch::Strategic(&patch),
-        )
-        .await
-    {
-        Ok(p) => Ok(Some(p)),
-        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 422 => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn release(api: &Api<Pod>, pod: &Pod, owner_uid: &str) -> Result<(), Error> {
-    let patch = json!({"metadata": {
-        "ownerReferences": [{"$patch": "delete", "uid": owner_uid}],
-        "uid": pod.metadata.uid,
-    }});
-    match api
-        .patch(
-            &pod.name_any(),
-            &PatchParams::default(),
-            &Patch::Strategic(&patch),
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 422 => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 fn api_message(e: &kube::Error) -> String {
