@@ -11,10 +11,6 @@ use serde_json::json;
 use std::time::Duration;
 
 async fn start() -> (testkit::TestServer, Client) {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("controllers=debug,informer=debug")
-        .with_test_writer()
-        .try_init();
     let ts = testkit::TestServer::start().await;
     let client = ts.client().await;
     let factory = Factory::new(client.clone());

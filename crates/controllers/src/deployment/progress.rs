@@ -3,7 +3,7 @@
 //! failures surfaced from ReplicaSets, and the requeue that notices a
 //! stuck rollout when its deadline passes.
 
-use super::sync::{all_of, calculate_status};
+use super::sync::calculate_status;
 use super::util::*;
 use super::{Ctx, Error};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet};
@@ -130,7 +130,6 @@ impl Ctx {
             return Ok(self.requeue_stuck(d, &status, now));
         }
         self.put_status(d, status).await?;
-        let _ = all_of(new, old);
         Ok(None)
     }
 

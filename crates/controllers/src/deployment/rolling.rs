@@ -3,7 +3,7 @@
 //! `replicas - maxUnavailable` stay available; Recreate scales every old
 //! ReplicaSet to zero, waits for their pods to go, then scales the new one.
 
-use super::sync::{active, all_of};
+use super::sync::all_of;
 use super::util::*;
 use super::{Ctx, Error};
 use crate::replica_common::pods::CONTROLLER_UID_INDEX;
@@ -144,7 +144,7 @@ impl Ctx {
         for rs in old.iter_mut().filter(|rs| rs_replicas(rs) > 0) {
             scaled_down |= self.scale_rs_and_record(d, rs, 0).await?;
         }
-        if scaled_down || self.old_pods_running(new.as_ref(), &old) {
+        if scaled_down || self.old_pods_running(&old) {
             return self.sync_rollout_status(d, &old, new.as_ref()).await;
         }
         if new.is_none() {
@@ -162,11 +162,10 @@ impl Ctx {
     }
 
     /// Any pod of an old ReplicaSet that has not finished (terminating ones included).
-    fn old_pods_running(&self, new: Option<&ReplicaSet>, old: &[ReplicaSet]) -> bool {
+    fn old_pods_running(&self, old: &[ReplicaSet]) -> bool {
         if status_totals(old).0 > 0 {
             return true;
         }
-        let _ = active(new, old);
         old.iter().any(|rs| {
             let uid = rs.uid().unwrap_or_default();
             self.pods

@@ -27,7 +27,7 @@ pub fn controller_ref(meta: &ObjectMeta) -> Option<&OwnerReference> {
         .find(|r| r.controller == Some(true))
 }
 
-fn owner_indexes<K: Resource>(inf: &Informer<K>)
+fn owner_indexes<K>(inf: &Informer<K>)
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
