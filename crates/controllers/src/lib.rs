@@ -16,6 +16,7 @@ pub mod job;
 pub mod namespace;
 pub mod node_lifecycle;
 pub mod podgc;
+pub mod replica_common;
 pub mod replicaset;
 pub mod replication_controller;
 pub mod resourcequota;
