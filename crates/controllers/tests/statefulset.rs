@@ -90,9 +90,12 @@ async fn ordered_ready_creates_in_order_and_scales_down_from_the_top() {
         "metadata": {"name": "www"},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
     }]});
-    sets.create(&PostParams::default(), &set("web", 3, "OrderedReady", extra))
-        .await
-        .expect("create");
+    sets.create(
+        &PostParams::default(),
+        &set("web", 3, "OrderedReady", extra),
+    )
+    .await
+    .expect("create");
 
     let p0 = eventually("web-0", || live_pod(&pods, "web-0")).await;
     let labels = p0.metadata.labels.clone().unwrap_or_default();
@@ -103,7 +106,13 @@ async fn ordered_ready_creates_in_order_and_scales_down_from_the_top() {
     assert_eq!(spec.hostname.as_deref(), Some("web-0"));
     assert_eq!(spec.subdomain.as_deref(), Some("svc"));
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "default");
-    assert!(claims.get_opt("www-web-0").await.expect("get pvc").is_some());
+    assert!(
+        claims
+            .get_opt("www-web-0")
+            .await
+            .expect("get pvc")
+            .is_some()
+    );
 
     // web-1 waits for web-0 to be Running and Ready.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -195,10 +204,7 @@ async fn rolling_update_honours_the_partition_from_the_top() {
     })
     .await;
     let new = revision(&p2);
-    assert_eq!(
-        revision(&live_pod(&pods, "db-1").await.expect("db-1")),
-        old
-    );
+    assert_eq!(revision(&live_pod(&pods, "db-1").await.expect("db-1")), old);
     make_ready(&pods, "db-2").await;
     eventually("db-1 updated", || async {
         live_pod(&pods, "db-1").await.filter(|p| revision(p) == new)
@@ -212,10 +218,7 @@ async fn rolling_update_honours_the_partition_from_the_top() {
     .await;
     // Below the partition nothing moves.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        revision(&live_pod(&pods, "db-0").await.expect("db-0")),
-        old
-    );
+    assert_eq!(revision(&live_pod(&pods, "db-0").await.expect("db-0")), old);
     assert_eq!(st.current_revision.as_deref(), Some(old.as_str()));
     assert_eq!(st.update_revision.as_deref(), Some(new.as_str()));
 
@@ -231,9 +234,12 @@ async fn failed_pods_are_recreated() {
     let (_ts, client) = start().await;
     let sets: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    sets.create(&PostParams::default(), &set("job", 1, "OrderedReady", json!({})))
-        .await
-        .expect("create");
+    sets.create(
+        &PostParams::default(),
+        &set("job", 1, "OrderedReady", json!({})),
+    )
+    .await
+    .expect("create");
     let p = eventually("job-0", || live_pod(&pods, "job-0")).await;
     let uid = p.metadata.uid.clone();
     pods.patch_status(
