@@ -337,10 +337,10 @@ mod tests {
                 "NoSchedule",
             )],
         );
-        assert_eq!(node_should_run(&spec, &net).0, false);
+        assert!(!node_should_run(&spec, &net).0);
         spec.host_network = Some(true);
         add_daemon_tolerations(&mut spec);
-        assert_eq!(node_should_run(&spec, &net).0, true);
+        assert!(node_should_run(&spec, &net).0);
         // PreferNoSchedule never blocks.
         let soft = node("s", &[], vec![taint("x", "PreferNoSchedule")]);
         assert_eq!(node_should_run(&spec, &soft), (true, true));
