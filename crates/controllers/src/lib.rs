@@ -11,6 +11,7 @@ pub mod disruption;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod garbage_collector;
+pub mod history;
 pub mod hpa;
 pub mod job;
 pub mod namespace;
