@@ -183,7 +183,7 @@ where
                     }
                     Ok(Event::InitDone) => {
                         me.replace(initial.take().unwrap_or_default());
-                        let _ = me.inner.synced.send(true);
+                        me.inner.synced.send_replace(true);
                     }
                     Ok(Event::Apply(obj)) => me.apply(Arc::new(obj)),
                     Ok(Event::Delete(obj)) => me.delete(&ObjectKey::of(&obj)),
