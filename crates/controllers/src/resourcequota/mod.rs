@@ -106,11 +106,7 @@ pub async fn run(factory: Factory) {
     let c = ctx.clone();
     let workers = ctx.queue.run(5, move |key| {
         let c = c.clone();
-        async move {
-            let r = reconcile(&c, &key).await;
-            if let Err(e) = &r {}
-            r
-        }
+        async move { reconcile(&c, &key).await }
     });
     futures::join!(resync, workers);
 }
