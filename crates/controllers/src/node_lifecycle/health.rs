@@ -139,7 +139,7 @@ pub fn reconciled_taints(node: &Node, now: jiff::Timestamp) -> Option<Vec<Taint>
                 key: (*k).into(),
                 effect: (*e).into(),
                 value: None,
-                time_added: (*e == NO_EXECUTE).then(|| Time(now)),
+                time_added: (*e == NO_EXECUTE).then_some(Time(now)),
             });
             changed = true;
         }
