@@ -35,10 +35,18 @@ pub struct ServerArgs {
     /// Static bearer tokens, upstream's format: `token,user,uid[,"group1,group2"]` per line.
     #[arg(long, value_name = "PATH")]
     pub token_auth_file: Option<PathBuf>,
+    /// KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) YAML for the built-in scheduler.
+    #[arg(long, value_name = "FILE")]
+    pub scheduler_config: Option<PathBuf>,
 }
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let scheduler_config = match &args.scheduler_config {
+        Some(path) => scheduler::SchedulerConfig::load(path)
+            .with_context(|| format!("--scheduler-config {}", path.display()))?,
+        None => scheduler::SchedulerConfig::default(),
+    };
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating --data-dir {}", args.data_dir.display()))?;
     let tls_dir = args.data_dir.join("server").join("tls");
@@ -108,8 +116,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let client = admin_client(&kc_path).await?;
     let factory = informer::Factory::new(client);
     let controllers = tokio::spawn(controllers::run_all(factory.clone()));
+    let scheduler = tokio::spawn(scheduler::run(factory.clone(), scheduler_config));
     let result = serving.await;
     controllers.abort();
+    scheduler.abort();
     result.context("API server task")??;
     tracing::info!("rkube server stopped");
     Ok(())
