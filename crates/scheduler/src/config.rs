@@ -283,7 +283,7 @@ fn plugin_set(v: &Value, f: &str) -> Result<PluginSetConfig, ConfigError> {
         for (i, p) in list.iter().enumerate() {
             let pf = format!("{lf}[{i}]");
             let name = string(p.get("name").unwrap_or(&Value::Null), &format!("{pf}.name"))?;
-            if !(name == "*" && key == "disabled") && !is_known(name) {
+            if (name != "*" || key != "disabled") && !is_known(name) {
                 return Err(invalid(
                     format!("{pf}.name"),
                     format!("unknown plugin {name:?}"),

@@ -223,7 +223,7 @@ impl Algorithm {
             } else if t == totals[best] {
                 ties += 1;
                 // Reservoir sampling: each tied node wins with equal chance.
-                if self.next_rand() % ties == 0 {
+                if self.next_rand().is_multiple_of(ties) {
                     best = i;
                 }
             }

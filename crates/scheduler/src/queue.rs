@@ -120,7 +120,7 @@ impl Inner {
         self.unschedulable.remove(uid);
     }
 
-    fn to_active(&mut self, uid: &str) {
+    fn make_active(&mut self, uid: &str) {
         self.detach(uid);
         let Some(qp) = self.pods.get(uid) else { return };
         let key = (Reverse(qp.priority()), qp.timestamp, self.seq + 1);
@@ -129,7 +129,7 @@ impl Inner {
         self.active_key.insert(uid.to_string(), key);
     }
 
-    fn to_backoff(&mut self, uid: &str, until: Instant) {
+    fn make_backoff(&mut self, uid: &str, until: Instant) {
         self.detach(uid);
         let key = (until, self.next_seq());
         self.backoff.insert(key, uid.to_string());
@@ -139,8 +139,8 @@ impl Inner {
     /// Active now, or backoff while the pod's backoff has not expired.
     fn requeue(&mut self, uid: &str, now: Instant) {
         match self.pods.get(uid).and_then(|q| q.backoff_until) {
-            Some(t) if t > now => self.to_backoff(uid, t),
-            _ => self.to_active(uid),
+            Some(t) if t > now => self.make_backoff(uid, t),
+            _ => self.make_active(uid),
         }
     }
 }
@@ -217,7 +217,7 @@ impl SchedulingQueue {
         }
         qp.gated = false;
         if !known || was_gated {
-            g.to_active(&uid);
+            g.make_active(&uid);
         } else if spec_changed && g.unschedulable.contains(&uid) {
             g.requeue(&uid, now);
         }
@@ -285,7 +285,7 @@ impl SchedulingQueue {
         if error || moved || updated {
             let until = qp.backoff_until.unwrap_or(now);
             g.pods.insert(uid.clone(), qp);
-            g.to_backoff(&uid, until);
+            g.make_backoff(&uid, until);
         } else {
             qp.unschedulable_since = Some(now);
             g.pods.insert(uid.clone(), qp);
@@ -334,7 +334,7 @@ impl SchedulingQueue {
                 break;
             };
             g.backoff_key.remove(&uid);
-            g.to_active(&uid);
+            g.make_active(&uid);
             moved = true;
         }
         let stale: Vec<String> = g
