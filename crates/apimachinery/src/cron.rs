@@ -125,40 +125,6 @@ fn parse_field(f: &str, field: usize) -> Result<(u64, bool), String> {
     Ok((bits, star))
 }
 
-/// Parse a Go duration (`1h30m`, `1.5h`, `90s`, `300ms`).
-fn parse_go_duration(s: &str) -> Option<SignedDuration> {
-    if s == "0" {
-        return Some(SignedDuration::ZERO);
-    }
-    let mut rest = s.strip_prefix('+').unwrap_or(s);
-    if rest.is_empty() {
-        return None;
-    }
-    let mut nanos: f64 = 0.0;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let num: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_end..];
-        nanos += num * scale;
-    }
-    Some(SignedDuration::from_nanos(nanos as i64))
-}
-
 impl Schedule {
     /// Parse a schedule as upstream's `cron.ParseStandard` does.
     pub fn parse(spec: &str) -> Result<Self, String> {
@@ -175,7 +141,7 @@ impl Schedule {
                 "hourly" => "0 * * * *",
                 _ => {
                     if let Some(dur) = d.strip_prefix("every ") {
-                        let parsed = parse_go_duration(dur).ok_or_else(|| {
+                        let parsed = crate::duration::parse_go_duration(dur).ok_or_else(|| {
                             format!(
                                 "failed to parse duration {spec}: time: invalid duration {dur:?}"
                             )

@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod conversion;
 pub mod cron;
+pub mod duration;
 pub mod error;
 pub mod gvk;
 pub mod meta;

@@ -27,8 +27,19 @@ pub mod ttl_after_finished;
 
 use informer::Factory;
 
-/// Run every controller until the process ends.
+/// Settings of the controller manager that users may change.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub node_lifecycle: node_lifecycle::NodeLifecycleConfig,
+}
+
+/// Run every controller with the default settings until the process ends.
 pub async fn run_all(factory: Factory) {
+    run_all_with(factory, Config::default()).await
+}
+
+/// Run every controller until the process ends.
+pub async fn run_all_with(factory: Factory, cfg: Config) {
     let client = factory.client();
     futures::join!(
         namespace::run(client.clone()),
@@ -46,7 +57,7 @@ pub async fn run_all(factory: Factory) {
         serviceaccount::run(factory.clone()),
         endpoints::run(factory.clone()),
         endpointslice::run(factory.clone()),
-        node_lifecycle::run(factory.clone()),
+        node_lifecycle::run_with(factory.clone(), cfg.node_lifecycle),
         resourcequota::run(factory.clone()),
         disruption::run(factory.clone()),
         hpa::run(factory.clone()),

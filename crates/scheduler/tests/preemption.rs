@@ -67,7 +67,11 @@ fn node(name: &str, pods: &[Arc<PodInfo>]) -> Arc<NodeInfo> {
     Arc::new(ni)
 }
 
-async fn run(pl: &DefaultPreemption, pod: &PodInfo, snapshot: &Snapshot) -> Option<String> {
+async fn run(
+    pl: &DefaultPreemption,
+    pod: &PodInfo,
+    snapshot: &Snapshot,
+) -> Result<Option<String>, Status> {
     let statuses: HashMap<String, Status> = snapshot
         .nodes
         .iter()
@@ -86,7 +90,7 @@ async fn run(pl: &DefaultPreemption, pod: &PodInfo, snapshot: &Snapshot) -> Opti
         node_statuses: &statuses,
         filters: &CpuFit,
     };
-    pl.post_filter(ctx).await.expect("post filter")
+    pl.post_filter(ctx).await
 }
 
 /// Gone, or terminating with the DisruptionTarget condition.
@@ -126,7 +130,7 @@ async fn evicts_lower_priority_pod_and_nominates() {
     let low = create_pod(&api, "low", "low", 1, Some("n1")).await;
     let high = create_pod(&api, "high", "high", 1000, None).await;
     let snap = Snapshot::new(vec![node("n1", &[low])]);
-    assert_eq!(run(&pl, &high, &snap).await.as_deref(), Some("n1"));
+    assert_eq!(run(&pl, &high, &snap).await.unwrap().as_deref(), Some("n1"));
     assert!(preempted(&api, "low").await);
     assert_eq!(nominated(&api, "high").await.as_deref(), Some("n1"));
 
@@ -134,12 +138,12 @@ async fn evicts_lower_priority_pod_and_nominates() {
     let top = create_pod(&api, "top", "top", 5000, Some("n2")).await;
     let other = create_pod(&api, "other", "other", 10, None).await;
     let snap = Snapshot::new(vec![node("n2", &[top])]);
-    assert_eq!(run(&pl, &other, &snap).await, None);
+    let err = run(&pl, &other, &snap)
+        .await
+        .expect_err("preemption cannot help");
     assert_eq!(
-        pl.take_message(other.uid()).as_deref(),
-        Some(
-            "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
-        )
+        err.reasons,
+        ["preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."]
     );
     assert_eq!(nominated(&api, "other").await, None);
 }
@@ -178,7 +182,7 @@ async fn prefers_node_without_pdb_violations() {
     let b = create_pod(&api, "b", "b", 500, Some("n2")).await;
     let high = create_pod(&api, "high", "high", 1000, None).await;
     let snap = Snapshot::new(vec![node("n1", &[a]), node("n2", &[b])]);
-    assert_eq!(run(&pl, &high, &snap).await.as_deref(), Some("n2"));
+    assert_eq!(run(&pl, &high, &snap).await.unwrap().as_deref(), Some("n2"));
     assert!(preempted(&api, "b").await);
     let a_now = api.get("a").await.expect("a still there");
     assert!(a_now.metadata.deletion_timestamp.is_none());

@@ -38,10 +38,23 @@ pub struct ServerArgs {
     /// Run N simulated nodes (no containers) in the server process, for testing at scale.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub sim_nodes: usize,
+    /// How long a node may go without renewing its Lease or posting status
+    /// before it is marked Unknown and tainted unreachable (Go duration).
+    #[arg(long, default_value = "50s", value_name = "DURATION",
+          value_parser = apimachinery::duration::parse_flag_duration)]
+    pub node_monitor_grace_period: std::time::Duration,
+    /// KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) YAML for the built-in scheduler.
+    #[arg(long, value_name = "FILE")]
+    pub scheduler_config: Option<PathBuf>,
 }
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let scheduler_config = match &args.scheduler_config {
+        Some(path) => scheduler::SchedulerConfig::load(path)
+            .with_context(|| format!("--scheduler-config {}", path.display()))?,
+        None => scheduler::SchedulerConfig::default(),
+    };
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating --data-dir {}", args.data_dir.display()))?;
     let tls_dir = args.data_dir.join("server").join("tls");
@@ -110,7 +123,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     ));
     let client = admin_client(&kc_path).await?;
     let factory = informer::Factory::new(client);
-    let controllers = tokio::spawn(controllers::run_all(factory.clone()));
+    let mut controller_cfg = controllers::Config::default();
+    controller_cfg.node_lifecycle.grace_period = args.node_monitor_grace_period;
+    let controllers = tokio::spawn(controllers::run_all_with(factory.clone(), controller_cfg));
+    let scheduler = tokio::spawn(scheduler::run(factory.clone(), scheduler_config));
     let sim = match args.sim_nodes {
         0 => None,
         n => {
@@ -125,6 +141,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
     let result = serving.await;
     controllers.abort();
+    scheduler.abort();
     if let Some(sim) = sim {
         sim.abort();
     }

@@ -41,9 +41,10 @@ pub struct NodeShape {
     /// Extra node labels: k=v,k2=v2.
     #[arg(long, value_name = "K=V,..", value_parser = parse_labels)]
     pub labels: Option<BTreeMap<String, String>>,
-    /// Seconds between Lease renewals of each node.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
-    pub lease_interval: f64,
+    /// Time between Lease renewals of each node (Go duration: 10s, 500ms).
+    #[arg(long, default_value = "10s", value_name = "DURATION",
+          value_parser = apimachinery::duration::parse_flag_duration)]
+    pub lease_interval: Duration,
 }
 
 fn parse_labels(s: &str) -> Result<BTreeMap<String, String>, String> {
@@ -61,8 +62,8 @@ fn parse_labels(s: &str) -> Result<BTreeMap<String, String>, String> {
 impl NodeShape {
     pub fn config(&self, count: usize) -> anyhow::Result<simnodes::SimConfig> {
         anyhow::ensure!(
-            self.lease_interval.is_finite() && self.lease_interval > 0.0,
-            "--lease-interval must be a positive number of seconds"
+            !self.lease_interval.is_zero(),
+            "--lease-interval must be longer than zero"
         );
         Ok(simnodes::SimConfig {
             count,
@@ -72,7 +73,7 @@ impl NodeShape {
             pods: self.pods.clone(),
             zones: self.zones,
             labels: self.labels.clone().unwrap_or_default(),
-            lease_interval: Duration::from_secs_f64(self.lease_interval),
+            lease_interval: self.lease_interval,
             ..simnodes::SimConfig::default()
         })
     }
@@ -87,7 +88,7 @@ impl Default for NodeShape {
             pods: "110".into(),
             zones: 0,
             labels: None,
-            lease_interval: 10.0,
+            lease_interval: Duration::from_secs(10),
         }
     }
 }

@@ -196,6 +196,8 @@ fn node_images(node: &Node) -> HashMap<String, i64> {
 pub struct Snapshot {
     pub nodes: Vec<Arc<NodeInfo>>,
     pub index: HashMap<String, usize>,
+    /// Image name → how many nodes hold it (ImageLocality's spread factor).
+    pub image_nodes: HashMap<String, usize>,
 }
 
 impl Snapshot {
@@ -205,7 +207,17 @@ impl Snapshot {
             .enumerate()
             .map(|(i, n)| (n.name().to_string(), i))
             .collect();
-        Self { nodes, index }
+        let mut image_nodes = HashMap::new();
+        for n in &nodes {
+            for img in n.images.keys() {
+                *image_nodes.entry(img.clone()).or_default() += 1;
+            }
+        }
+        Self {
+            nodes,
+            index,
+            image_nodes,
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<NodeInfo>> {

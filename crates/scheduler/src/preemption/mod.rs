@@ -5,20 +5,19 @@
 //!
 //! Construct with [`DefaultPreemption::new`]`(factory, recorder)`: it reads
 //! PDBs (policy/v1) and Pods from the shared informers. When preemption
-//! cannot help, `post_filter` returns `Ok(None)` and the message upstream
-//! appends to the pod's condition ("preemption: 0/N nodes are available: …")
-//! is kept for the caller: [`DefaultPreemption::take_message`]`(pod uid)`.
+//! cannot help, `post_filter` returns an Unschedulable status whose reason
+//! is the text upstream appends to the pod's condition ("preemption: 0/N
+//! nodes are available: …").
 
 mod actions;
 #[cfg(test)]
 mod tests;
 pub mod victims;
 
-use crate::framework::{Code, NodeInfo, Plugin, PodInfo, PostFilter, PostFilterContext, Status};
+use crate::framework::{Code, NodeInfo, Plugin, PostFilter, PostFilterContext, Status};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 pub use victims::{
     Candidate, Pdb, pick_one_node, preemption_failure_message, select_victims_on_node,
@@ -29,8 +28,6 @@ pub const NAME: &str = "DefaultPreemption";
 /// Upstream's defaults: examine at least 10% of the nodes, and at least 100.
 const MIN_CANDIDATE_NODES_PERCENTAGE: usize = 10;
 const MIN_CANDIDATE_NODES_ABSOLUTE: usize = 100;
-/// Unclaimed messages are dropped beyond this many.
-const MAX_MESSAGES: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PreemptionError {
@@ -49,7 +46,6 @@ pub struct DefaultPreemption {
     pdbs: informer::Informer<PodDisruptionBudget>,
     pods: informer::Informer<Pod>,
     recorder: informer::Recorder,
-    messages: Mutex<HashMap<String, String>>,
     /// Rotates where the candidate search starts, as upstream's random offset.
     offset: AtomicUsize,
 }
@@ -63,22 +59,7 @@ impl DefaultPreemption {
             pdbs: factory.informer::<PodDisruptionBudget>(),
             pods: factory.informer::<Pod>(),
             recorder,
-            messages: Mutex::new(HashMap::new()),
             offset: AtomicUsize::new(0),
-        }
-    }
-
-    /// The "preemption: …" message of the last failed attempt for the pod.
-    pub fn take_message(&self, pod_uid: &str) -> Option<String> {
-        self.messages.lock().ok()?.remove(pod_uid)
-    }
-
-    fn remember(&self, pod: &PodInfo, message: String) {
-        if let Ok(mut m) = self.messages.lock() {
-            if m.len() >= MAX_MESSAGES {
-                m.clear();
-            }
-            m.insert(pod.uid().to_string(), message);
         }
     }
 
@@ -191,15 +172,15 @@ impl Plugin for DefaultPreemption {
 impl PostFilter for DefaultPreemption {
     async fn post_filter(&self, ctx: PostFilterContext<'_>) -> Result<Option<String>, Status> {
         if let Err(reason) = self.eligible(&ctx) {
-            self.remember(ctx.pod, format!("preemption: {reason}"));
-            return Ok(None);
+            return Err(Status::unschedulable(format!("preemption: {reason}")));
         }
         let pdbs = self.pdbs();
         let (candidates, statuses) = self.find_candidates(&ctx, &pdbs);
         let Some(best) = pick_one_node(&candidates) else {
             let all = ctx.snapshot.nodes.len().max(ctx.node_statuses.len());
-            self.remember(ctx.pod, preemption_failure_message(all, &statuses));
-            return Ok(None);
+            return Err(Status::unschedulable(preemption_failure_message(
+                all, &statuses,
+            )));
         };
         let chosen = &candidates[best];
         if let Err(e) = self.prepare_candidate(ctx.pod, chosen).await {
