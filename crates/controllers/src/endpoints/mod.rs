@@ -63,7 +63,9 @@ pub async fn run(factory: Factory) {
     ctx.endpoints.on_change(move |c| {
         // Changed or deleted behind our back: put it right.
         let key = ObjectKey::of(c.object().as_ref());
-        let ours = services.get(&key).is_some_and(|s| pods::selector(&s).is_some());
+        let ours = services
+            .get(&key)
+            .is_some_and(|s| pods::selector(&s).is_some());
         if ours && !matches!(c, Change::Added(_)) {
             q.add(key);
         }
@@ -143,7 +145,9 @@ async fn reconcile(ctx: &Ctx, key: &ObjectKey) -> Result<(), Error> {
             namespace: Some(key.namespace.clone()),
             labels: Some(labels),
             annotations: Some(annotations),
-            resource_version: current.as_ref().and_then(|c| c.metadata.resource_version.clone()),
+            resource_version: current
+                .as_ref()
+                .and_then(|c| c.metadata.resource_version.clone()),
             ..Default::default()
         },
         subsets: (!subsets.is_empty()).then_some(subsets),
@@ -168,7 +172,9 @@ pub fn compute_subsets(svc: &Service, pods: &[Arc<Pod>]) -> (Vec<EndpointSubset>
         if !pods::should_be_in_endpoints(pod, tolerate_unready) {
             continue;
         }
-        let Some(ip) = pods::pod_ip(pod) else { continue };
+        let Some(ip) = pods::pod_ip(pod) else {
+            continue;
+        };
         let mut ports: Vec<EndpointPort> = svc_ports
             .iter()
             .filter_map(|sp| {
@@ -199,7 +205,9 @@ pub fn compute_subsets(svc: &Service, pods: &[Arc<Pod>]) -> (Vec<EndpointSubset>
             }),
         };
         let group_key = format!("{ports:?}");
-        let entry = groups.entry(group_key).or_insert_with(|| (ports, Default::default()));
+        let entry = groups
+            .entry(group_key)
+            .or_insert_with(|| (ports, Default::default()));
         if tolerate_unready || pods::is_ready(pod) {
             entry.1.0.push(addr);
         } else {
@@ -208,7 +216,11 @@ pub fn compute_subsets(svc: &Service, pods: &[Arc<Pod>]) -> (Vec<EndpointSubset>
     }
     let mut budget = MAX_ADDRESSES;
     let mut truncated = false;
-    let mut subsets: Vec<(Vec<EndpointPort>, Vec<EndpointAddress>, Vec<EndpointAddress>)> = groups
+    let mut subsets: Vec<(
+        Vec<EndpointPort>,
+        Vec<EndpointAddress>,
+        Vec<EndpointAddress>,
+    )> = groups
         .into_values()
         .map(|(ports, (mut ready, mut not_ready))| {
             ready.sort_by(|a, b| a.ip.cmp(&b.ip));
@@ -284,8 +296,14 @@ mod tests {
         assert!(!truncated);
         assert_eq!(subsets.len(), 1);
         let s = &subsets[0];
-        assert_eq!(s.addresses.as_ref().map(|a| a[0].ip.as_str()), Some("10.0.0.2"));
-        assert_eq!(s.not_ready_addresses.as_ref().map(|a| a[0].ip.as_str()), Some("10.0.0.1"));
+        assert_eq!(
+            s.addresses.as_ref().map(|a| a[0].ip.as_str()),
+            Some("10.0.0.2")
+        );
+        assert_eq!(
+            s.not_ready_addresses.as_ref().map(|a| a[0].ip.as_str()),
+            Some("10.0.0.1")
+        );
         let (subsets, _) = compute_subsets(&svc(true), &pods);
         assert_eq!(subsets[0].addresses.as_ref().map(Vec::len), Some(2));
         assert!(subsets[0].not_ready_addresses.is_none());
@@ -294,7 +312,13 @@ mod tests {
     #[test]
     fn addresses_past_the_cap_are_truncated() {
         let pods: Vec<_> = (0..1100)
-            .map(|i| pod(&format!("p{i}"), &format!("10.0.{}.{}", i / 256, i % 256), i % 2 == 0))
+            .map(|i| {
+                pod(
+                    &format!("p{i}"),
+                    &format!("10.0.{}.{}", i / 256, i % 256),
+                    i % 2 == 0,
+                )
+            })
             .collect();
         let (subsets, truncated) = compute_subsets(&svc(false), &pods);
         assert!(truncated);

@@ -199,7 +199,10 @@ mod tests {
     fn ports_resolve_by_number_name_and_default() {
         let pod = pod_with_port("http", 8080, "TCP");
         assert_eq!(resolve_port(&pod, &sp(None, "TCP")), Some(80));
-        assert_eq!(resolve_port(&pod, &sp(Some(IntOrString::Int(9000)), "TCP")), Some(9000));
+        assert_eq!(
+            resolve_port(&pod, &sp(Some(IntOrString::Int(9000)), "TCP")),
+            Some(9000)
+        );
         let named = sp(Some(IntOrString::String("http".into())), "TCP");
         assert_eq!(resolve_port(&pod, &named), Some(8080));
         let udp = sp(Some(IntOrString::String("http".into())), "UDP");
@@ -217,9 +220,9 @@ mod tests {
             ..Default::default()
         });
         assert!(should_be_in_endpoints(&pod, false));
-        pod.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-            jiff::Timestamp::now(),
-        ));
+        pod.metadata.deletion_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
+        );
         assert!(!should_be_in_endpoints(&pod, false));
         assert!(should_be_in_endpoints(&pod, true));
     }

@@ -11,12 +11,12 @@ mod worker;
 use futures::StreamExt;
 use graph::{Graph, Identity, Observed, Work};
 use informer::{Factory, WorkQueue};
+use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::PartialObjectMeta;
 use kube::discovery::{Discovery, Scope, verbs};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
-use kube::Client;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -52,10 +52,7 @@ pub struct Resources {
 impl Resources {
     /// The resource an `apiVersion` + `kind` names (any version of the group).
     pub fn lookup(&self, api_version: &str, kind: &str) -> Option<Resource> {
-        let group = api_version
-            .rsplit_once('/')
-            .map(|(g, _)| g)
-            .unwrap_or("");
+        let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
         self.by_kind
             .get(&(group.to_string(), kind.to_string()))
             .cloned()
@@ -134,7 +131,10 @@ async fn discovery_loop(shared: Arc<Shared>) {
                             continue;
                         }
                         let namespaced = caps.scope == Scope::Namespaced;
-                        found.insert((ar.group.clone(), ar.kind.clone()), Resource { ar, namespaced });
+                        found.insert(
+                            (ar.group.clone(), ar.kind.clone()),
+                            Resource { ar, namespaced },
+                        );
                     }
                 }
                 watches.retain(|k, h| {
@@ -169,7 +169,11 @@ fn identity(ar: &ApiResource, obj: &PartialObjectMeta<DynamicObject>) -> Option<
     })
 }
 
-fn observe(shared: &Shared, ar: &ApiResource, obj: &PartialObjectMeta<DynamicObject>) -> Option<String> {
+fn observe(
+    shared: &Shared,
+    ar: &ApiResource,
+    obj: &PartialObjectMeta<DynamicObject>,
+) -> Option<String> {
     let id = identity(ar, obj)?;
     let uid = id.uid.clone();
     let m = &obj.metadata;

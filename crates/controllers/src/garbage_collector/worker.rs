@@ -174,7 +174,12 @@ pub(crate) async fn attempt_to_delete(shared: &Shared, uid: &str) -> Result<(), 
     delete(&api, name, uid, policy).await
 }
 
-async fn delete(api: &Api<DynamicObject>, name: &str, uid: &str, policy: &str) -> Result<(), Error> {
+async fn delete(
+    api: &Api<DynamicObject>,
+    name: &str,
+    uid: &str,
+    policy: &str,
+) -> Result<(), Error> {
     let mut dp = match policy {
         "Foreground" => DeleteParams::foreground(),
         "Orphan" => DeleteParams::orphan(),
@@ -217,7 +222,11 @@ async fn patch_meta(
 /// An owner deleted in the foreground: when no dependent blocks it any
 /// more, remove its `foregroundDeletion` finalizer; until then, make sure
 /// the blocking dependents are being deleted.
-async fn process_deleting_dependents(shared: &Shared, uid: &str, id: &Identity) -> Result<(), Error> {
+async fn process_deleting_dependents(
+    shared: &Shared,
+    uid: &str,
+    id: &Identity,
+) -> Result<(), Error> {
     let blocking: Vec<(String, bool)> = {
         let g = shared.graph.lock().expect("gc lock");
         g.blocking_dependents(uid)
