@@ -3,8 +3,8 @@
 
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, DeleteParams, PostParams};
 use kube::Client;
+use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::json;
 use std::time::Duration;
 
@@ -72,8 +72,13 @@ async fn background_deletion_removes_dependent_pod() {
     .unwrap();
     pods.create(&PostParams::default(), &other).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(pods.get_opt("dep").await.unwrap().is_some(), "owner still there");
-    cms.delete("owner", &DeleteParams::background()).await.unwrap();
+    assert!(
+        pods.get_opt("dep").await.unwrap().is_some(),
+        "owner still there"
+    );
+    cms.delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
     eventually("dependent pod deleted", || async {
         pods.get_opt("dep").await.unwrap().is_none()
     })
@@ -88,7 +93,9 @@ async fn foreground_deletion_removes_dependents_first() {
     let o = owner(&cms, "fg-owner").await;
     dependent(&cms, "fg-dep", vec![o]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    cms.delete("fg-owner", &DeleteParams::foreground()).await.unwrap();
+    cms.delete("fg-owner", &DeleteParams::foreground())
+        .await
+        .unwrap();
     let mut gone = false;
     for _ in 0..200 {
         let owner = cms.get_opt("fg-owner").await.unwrap();
@@ -113,7 +120,9 @@ async fn orphan_deletion_keeps_dependents_without_the_reference() {
     let keep = owner(&cms, "or-other-owner").await;
     dependent(&cms, "or-dep", vec![o, keep.clone()]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    cms.delete("or-owner", &DeleteParams::orphan()).await.unwrap();
+    cms.delete("or-owner", &DeleteParams::orphan())
+        .await
+        .unwrap();
     eventually("owner deleted", || async {
         cms.get_opt("or-owner").await.unwrap().is_none()
     })
