@@ -1,5 +1,0 @@
-//! The Endpoints controller. Not written yet.
-
-use informer::Factory;
-
-pub async fn run(_factory: Factory) {}

@@ -1,5 +1,0 @@
-//! The garbage collector (ownerReferences). Not written yet.
-
-use informer::Factory;
-
-pub async fn run(_factory: Factory) {}
