@@ -2,6 +2,7 @@
 //! store (writes, with compare-and-swap) and the watch cache (reads), calling
 //! the resource's strategy in a fixed order.
 
+mod admission;
 mod catalog;
 mod convert;
 mod crd;
