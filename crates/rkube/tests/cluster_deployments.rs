@@ -37,7 +37,7 @@ fn deploy_scale_update_and_roll_back() {
     ])
     .ok();
     let out = s
-        .kubectl(&["rollout", "status", "deployment/web", "--timeout=90s"])
+        .kubectl(&["rollout", "status", "deployment/web", "--timeout=55s"])
         .ok();
     assert!(
         out.stdout.contains("successfully rolled out"),
@@ -63,13 +63,13 @@ fn deploy_scale_update_and_roll_back() {
     }
 
     s.kubectl(&["scale", "deployment/web", "--replicas=5"]).ok();
-    s.kubectl(&["rollout", "status", "deployment/web", "--timeout=90s"])
+    s.kubectl(&["rollout", "status", "deployment/web", "--timeout=55s"])
         .ok();
     s.eventually(WAIT, "5 pods", || images(&s, "app=web").len() == 5);
 
     s.kubectl(&["set", "image", "deployment/web", "busybox=busybox:2"])
         .ok();
-    s.kubectl(&["rollout", "status", "deployment/web", "--timeout=90s"])
+    s.kubectl(&["rollout", "status", "deployment/web", "--timeout=55s"])
         .ok();
     s.eventually(WAIT, "all pods on busybox:2", || {
         let im = images(&s, "app=web");
@@ -90,7 +90,7 @@ fn deploy_scale_update_and_roll_back() {
     );
 
     s.kubectl(&["rollout", "undo", "deployment/web"]).ok();
-    s.kubectl(&["rollout", "status", "deployment/web", "--timeout=90s"])
+    s.kubectl(&["rollout", "status", "deployment/web", "--timeout=55s"])
         .ok();
     s.eventually(WAIT, "all pods back on busybox:1", || {
         let im = images(&s, "app=web");
@@ -114,7 +114,7 @@ fn restart_pause_and_resume() {
         "--replicas=2",
     ])
     .ok();
-    s.kubectl(&["rollout", "status", "deployment/app", "--timeout=90s"])
+    s.kubectl(&["rollout", "status", "deployment/app", "--timeout=55s"])
         .ok();
     let before: Vec<String> = s.get_json(&["pods", "-l", "app=app"])["items"]
         .as_array()
@@ -123,7 +123,7 @@ fn restart_pause_and_resume() {
         .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
         .collect();
     s.kubectl(&["rollout", "restart", "deployment/app"]).ok();
-    s.kubectl(&["rollout", "status", "deployment/app", "--timeout=90s"])
+    s.kubectl(&["rollout", "status", "deployment/app", "--timeout=55s"])
         .ok();
     s.eventually(WAIT, "restart replaces every pod", || {
         let pods = s.get_json(&["pods", "-l", "app=app"]);
@@ -146,7 +146,7 @@ fn restart_pause_and_resume() {
         "a paused deployment does not roll out"
     );
     s.kubectl(&["rollout", "resume", "deployment/app"]).ok();
-    s.kubectl(&["rollout", "status", "deployment/app", "--timeout=90s"])
+    s.kubectl(&["rollout", "status", "deployment/app", "--timeout=55s"])
         .ok();
     s.eventually(WAIT, "resumed rollout reaches busybox:9", || {
         let im = images(&s, "app=app");

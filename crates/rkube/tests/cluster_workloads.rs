@@ -41,7 +41,7 @@ spec:
         "wait",
         "--for=condition=complete",
         "job/pi",
-        "--timeout=90s",
+        "--timeout=55s",
     ])
     .ok();
     let j = s.get_json(&["job", "pi"]);
@@ -101,7 +101,7 @@ spec:
 ",
     );
     s.kubectl(&["apply", "-f", f.to_str().unwrap()]).ok();
-    s.kubectl(&["rollout", "status", "daemonset/agent", "--timeout=90s"])
+    s.kubectl(&["rollout", "status", "daemonset/agent", "--timeout=55s"])
         .ok();
     let pods = s.get_json(&["pods", "-l", "app=agent"]);
     let mut nodes: Vec<&str> = pods["items"]
@@ -135,7 +135,7 @@ spec:
 ",
     );
     s.kubectl(&["apply", "-f", f.to_str().unwrap()]).ok();
-    s.kubectl(&["rollout", "status", "statefulset/db", "--timeout=90s"])
+    s.kubectl(&["rollout", "status", "statefulset/db", "--timeout=55s"])
         .ok();
     let pods = s.get_json(&["pods", "-l", "app=db"]);
     let items = pods["items"].as_array().unwrap();
@@ -198,13 +198,13 @@ fn deleting_a_namespace_deletes_its_contents() {
         "rollout",
         "status",
         "deployment/web",
-        "--timeout=90s",
+        "--timeout=55s",
     ])
     .ok();
     // The ServiceAccount controller made a default account.
     s.kubectl(&["-n", "shop", "get", "serviceaccount", "default"])
         .ok();
-    s.kubectl(&["delete", "namespace", "shop", "--timeout=90s"])
+    s.kubectl(&["delete", "namespace", "shop", "--timeout=55s"])
         .ok();
     let out = s.kubectl(&["get", "namespace", "shop"]).fails();
     assert!(out.stderr.contains("NotFound"), "{}", out.stderr);
@@ -226,7 +226,7 @@ fn cascading_delete_with_each_propagation_policy() {
             "rollout",
             "status",
             &format!("deployment/{name}"),
-            "--timeout=90s",
+            "--timeout=55s",
         ])
         .ok();
     }
@@ -242,7 +242,7 @@ fn cascading_delete_with_each_propagation_policy() {
         "deployment",
         "fg",
         "--cascade=foreground",
-        "--timeout=90s",
+        "--timeout=55s",
     ])
     .ok();
     s.kubectl(&["get", "deployment", "fg"]).fails();

@@ -195,8 +195,17 @@ fn deployment_status_and_scale_subresources() {
         r#"{"status":{"replicas":2,"readyReplicas":1},"spec":{"replicas":7}}"#,
     ])
     .ok();
+    // The status subresource ignores spec changes.
+    let out = s
+        .kubectl(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"])
+        .ok();
+    assert_eq!(out.stdout, "2");
+    // With no nodes nothing becomes ready: the deployment controller says so.
     let out = s.kubectl(&["get", "deploy", "web"]).ok();
-    assert_eq!(row(&out.stdout, "web").expect("web")[1], "1/2");
+    assert_eq!(
+        row(&out.stdout, "web").expect("web")[1].split('/').nth(1),
+        Some("2")
+    );
     let out = s
         .kubectl(&["get", "deploy", "web", "--subresource=scale", "-o", "json"])
         .ok();
@@ -247,9 +256,14 @@ fn node_cordon_taint_and_drain() {
     let out = s
         .kubectl(&["get", "node", "n1", "-o", "jsonpath={.spec.taints}"])
         .ok();
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap_or_default(),
-        serde_json::json!([{"effect": "NoSchedule", "key": "key1", "value": "value1"}])
+    // The node lifecycle controller may also have tainted this kubelet-less
+    // node unreachable; ours is there as given.
+    let taints = serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap_or_default();
+    assert!(
+        taints.as_array().is_some_and(|t| t.contains(
+            &serde_json::json!({"effect": "NoSchedule", "key": "key1", "value": "value1"})
+        )),
+        "{taints}"
     );
     s.kubectl(&["taint", "nodes", "n1", "key1:NoSchedule-"])
         .ok();
@@ -394,7 +408,13 @@ fn events_for_an_object() {
     assert!(out.stdout.contains("Pod/p"), "{}", out.stdout);
     assert!(out.stdout.contains("(x3 over"), "{}", out.stdout);
     let out = s.kubectl(&["describe", "pod", "p"]).ok();
-    assert!(out.stdout.contains("Normal  Pulled"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("Normal") && l.contains("Pulled")),
+        "{}",
+        out.stdout
+    );
     let out = s
         .kubectl(&[
             "get",

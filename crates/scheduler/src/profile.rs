@@ -233,15 +233,25 @@ mod tests {
                 "TaintToleration",
                 "NodeAffinity",
                 "NodePorts",
-                "NodeResourcesFit"
+                "NodeResourcesFit",
+                "PodTopologySpread",
+                "InterPodAffinity"
             ]
         );
         assert_eq!(names(&p.pre_enqueue), ["SchedulingGates"]);
+        assert_eq!(p.post_filter.len(), 1, "DefaultPreemption");
+        assert!(w_has(&p, "PodTopologySpread", 2) && w_has(&p, "InterPodAffinity", 2));
         let w = p.score_weights();
         assert!(w.contains(&("TaintToleration", 3)));
         assert!(w.contains(&("NodeAffinity", 2)));
         assert!(w.contains(&("NodeResourcesFit", 1)));
         assert!(w.contains(&("ImageLocality", 1)));
+    }
+
+    fn w_has(p: &Profile, name: &str, weight: i64) -> bool {
+        p.score_weights()
+            .iter()
+            .any(|(n, w)| *n == name && *w == weight)
     }
 
     #[test]
