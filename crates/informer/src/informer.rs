@@ -45,6 +45,19 @@ struct Cache<K> {
     items: HashMap<String, HashMap<String, Arc<K>>>,
     len: usize,
     indexes: HashMap<String, Index<K>>,
+    /// Recently deleted keys and the last resourceVersion seen of each, so a
+    /// component's own late `apply` of an older copy cannot resurrect them.
+    tombstones: HashMap<ObjectKey, u64>,
+}
+
+/// Tombstones kept before the oldest are forgotten (all at once: cheap, and
+/// by then the writes they guard against are long done).
+const MAX_TOMBSTONES: usize = 20_000;
+
+/// A resourceVersion as a number (our server's are store revisions); `None`
+/// for anything else, which disables the ordering checks.
+fn rv_of<K: Resource>(obj: &K) -> Option<u64> {
+    obj.meta().resource_version.as_deref()?.parse().ok()
 }
 
 impl<K> Cache<K> {
@@ -140,6 +153,7 @@ where
                     items: HashMap::new(),
                     len: 0,
                     indexes: HashMap::new(),
+                    tombstones: HashMap::new(),
                 }),
                 handlers: RwLock::new(Vec::new()),
                 synced: tokio::sync::watch::channel(false).0,
@@ -185,8 +199,8 @@ where
                         me.replace(initial.take().unwrap_or_default());
                         me.inner.synced.send_replace(true);
                     }
-                    Ok(Event::Apply(obj)) => me.apply(Arc::new(obj)),
-                    Ok(Event::Delete(obj)) => me.delete(&ObjectKey::of(&obj)),
+                    Ok(Event::Apply(obj)) => me.apply_from_watch(Arc::new(obj)),
+                    Ok(Event::Delete(obj)) => me.delete_with_rv(&ObjectKey::of(&obj), rv_of(&obj)),
                     Err(e) => tracing::debug!(kind = std::any::type_name::<K>(), "watch: {e}"),
                 }
             }
@@ -278,17 +292,38 @@ where
     /// Put `obj` in the cache as if the watch had delivered it (tests, and
     /// components that want their own writes visible before the watch
     /// echoes them).
+    ///
+    /// A copy older than what the cache holds, or than the deletion it saw,
+    /// is ignored: the watch already told us more.
     pub fn apply(&self, obj: Arc<K>) {
+        self.insert_checked(obj, false)
+    }
+
+    fn apply_from_watch(&self, obj: Arc<K>) {
+        self.insert_checked(obj, true)
+    }
+
+    fn insert_checked(&self, obj: Arc<K>, from_watch: bool) {
         let key = ObjectKey::of(obj.as_ref());
         let (old, handlers) = {
             let mut cache = self.inner.cache.write().expect("informer lock");
-            // An older copy than the one cached (our own write raced the
-            // watch) is not news.
-            if let (Some(cur), Some(new_rv)) =
-                (cache.get(&key), obj.meta().resource_version.as_deref())
-                && cur.meta().resource_version.as_deref() == Some(new_rv)
+            let new_rv = rv_of(obj.as_ref());
+            if let Some(cur) = cache.get(&key) {
+                let stale = match (rv_of(cur.as_ref()), new_rv) {
+                    (Some(c), Some(n)) => n <= c,
+                    _ => cur.meta().resource_version == obj.meta().resource_version,
+                };
+                if stale {
+                    return;
+                }
+            } else if !from_watch
+                && let (Some(dead), Some(n)) = (cache.tombstones.get(&key), new_rv)
+                && n <= *dead
             {
                 return;
+            }
+            if from_watch {
+                cache.tombstones.remove(&key);
             }
             let old = cache.insert(key, obj.clone());
             (old, self.handlers())
@@ -304,9 +339,24 @@ where
 
     /// Remove `key` from the cache as if the watch had said it was deleted.
     pub fn delete(&self, key: &ObjectKey) {
+        self.delete_with_rv(key, None)
+    }
+
+    fn delete_with_rv(&self, key: &ObjectKey, rv: Option<u64>) {
         let (old, handlers) = {
             let mut cache = self.inner.cache.write().expect("informer lock");
-            (cache.remove(key), self.handlers())
+            let old = cache.remove(key);
+            let last = [rv, old.as_ref().and_then(|o| rv_of(o.as_ref()))]
+                .into_iter()
+                .flatten()
+                .max();
+            if let Some(last) = last {
+                if cache.tombstones.len() >= MAX_TOMBSTONES {
+                    cache.tombstones.clear();
+                }
+                cache.tombstones.insert(key.clone(), last);
+            }
+            (old, self.handlers())
         };
         if let Some(old) = old {
             let change = Change::Deleted(old);
@@ -366,5 +416,64 @@ where
 {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+
+    fn cm(name: &str, rv: &str) -> Arc<ConfigMap> {
+        let mut c = ConfigMap::default();
+        c.metadata.name = Some(name.into());
+        c.metadata.namespace = Some("ns".into());
+        c.metadata.resource_version = Some(rv.into());
+        Arc::new(c)
+    }
+
+    fn rv(inf: &Informer<ConfigMap>, name: &str) -> Option<String> {
+        inf.get_named(Some("ns"), name)
+            .and_then(|c| c.metadata.resource_version.clone())
+    }
+
+    #[test]
+    fn an_older_copy_never_replaces_a_newer_one() {
+        let inf = Informer::<ConfigMap>::new();
+        inf.apply(cm("a", "5"));
+        inf.apply(cm("a", "3"));
+        assert_eq!(rv(&inf, "a").as_deref(), Some("5"));
+        inf.apply(cm("a", "9"));
+        assert_eq!(rv(&inf, "a").as_deref(), Some("9"));
+    }
+
+    #[test]
+    fn a_late_apply_does_not_resurrect_a_deleted_object() {
+        let inf = Informer::<ConfigMap>::new();
+        inf.apply_from_watch(cm("a", "5"));
+        inf.delete_with_rv(&ObjectKey::new("ns", "a"), Some(6));
+        inf.apply(cm("a", "5"));
+        assert_eq!(rv(&inf, "a"), None);
+        // Recreated, as the watch says: back.
+        inf.apply_from_watch(cm("a", "8"));
+        assert_eq!(rv(&inf, "a").as_deref(), Some("8"));
+    }
+
+    #[test]
+    fn handlers_see_adds_updates_and_deletes() {
+        let inf = Informer::<ConfigMap>::new();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let s = seen.clone();
+        inf.on_change(move |c| {
+            s.lock().unwrap().push(match c {
+                Change::Added(_) => "added",
+                Change::Updated { .. } => "updated",
+                Change::Deleted(_) => "deleted",
+            })
+        });
+        inf.apply(cm("a", "1"));
+        inf.apply(cm("a", "2"));
+        inf.delete(&ObjectKey::new("ns", "a"));
+        assert_eq!(*seen.lock().unwrap(), ["added", "updated", "deleted"]);
     }
 }
