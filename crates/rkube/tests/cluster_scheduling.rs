@@ -107,23 +107,7 @@ spec:
 #[test]
 fn node_that_stops_reporting_goes_not_ready_and_loses_its_pods() {
     let s = Server::start_with(&["--node-monitor-grace-period", "6s"]);
-    // A separate sim-nodes process we can kill, like a node losing power.
-    let mut sim = Command::new(rkube_bin())
-        .args(["sim-nodes", "--kubeconfig"])
-        .arg(&s.kubeconfig)
-        .args([
-            "--count",
-            "1",
-            "--name-prefix",
-            "doomed-",
-            "--lease-interval",
-            "1s",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn rkube sim-nodes");
+    let mut sim = spawn_sim(&s);
     s.eventually(WAIT, "node doomed-0 Ready", || {
         let out = s.kubectl(&["get", "node", "doomed-0"]);
         out.success() && out.stdout.contains(" Ready")
@@ -164,4 +148,44 @@ spec:
         let p = s.kubectl(&["get", "pod", "victim", "-o", "json"]);
         !p.success() || p.stdout.contains("deletionTimestamp")
     });
+
+    // The node comes back: Ready again, and the taints go.
+    let mut sim = spawn_sim(&s);
+    s.eventually(WAIT, "node doomed-0 Ready and untainted", || {
+        let n = s.get_json(&["node", "doomed-0"]);
+        let ready = n["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        });
+        let tainted = n["spec"]["taints"].as_array().is_some_and(|ts| {
+            ts.iter().any(|t| {
+                t["key"]
+                    .as_str()
+                    .is_some_and(|k| k.starts_with("node.kubernetes.io/"))
+            })
+        });
+        ready && !tainted
+    });
+    let _ = sim.kill();
+    let _ = sim.wait();
+}
+
+/// A separate `rkube sim-nodes` process we can kill, like a node losing power.
+fn spawn_sim(s: &Server) -> std::process::Child {
+    Command::new(rkube_bin())
+        .args(["sim-nodes", "--kubeconfig"])
+        .arg(&s.kubeconfig)
+        .args([
+            "--count",
+            "1",
+            "--name-prefix",
+            "doomed-",
+            "--lease-interval",
+            "1s",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn rkube sim-nodes")
 }

@@ -10,6 +10,7 @@
 mod lease;
 mod node;
 mod pods;
+mod recover;
 mod time;
 
 pub use node::{node_internal_ip, node_name, node_pod_cidr};
@@ -164,6 +165,11 @@ pub async fn start(factory: informer::Factory, cfg: SimConfig) -> Result<SimHand
         tokio::spawn(lease::keep_alive(
             client.clone(),
             cfg.clone(),
+            nodes.clone(),
+            stop_rx.clone(),
+        )),
+        tokio::spawn(recover::run(
+            factory.clone(),
             nodes.clone(),
             stop_rx.clone(),
         )),
