@@ -165,6 +165,24 @@ pub fn add_warnings(r: &mut Resp, warnings: &[String]) {
 }
 
 /// `metadata` of an object as a PartialObjectMetadata.
+/// [`partial_metadata`] straight from an encoded object: only `metadata` is
+/// built as a tree, the rest of the object is skipped while parsing.
+pub fn partial_metadata_of(json: &[u8], version: &str) -> Value {
+    #[derive(serde::Deserialize)]
+    struct MetadataOnly {
+        #[serde(default)]
+        metadata: Value,
+    }
+    let metadata = serde_json::from_slice::<MetadataOnly>(json)
+        .map(|m| m.metadata)
+        .unwrap_or_default();
+    serde_json::json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": format!("meta.k8s.io/{version}"),
+        "metadata": metadata,
+    })
+}
+
 pub fn partial_metadata(obj: &Value, version: &str) -> Value {
     serde_json::json!({
         "kind": "PartialObjectMetadata",
@@ -176,6 +194,22 @@ pub fn partial_metadata(obj: &Value, version: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partial_metadata_from_bytes_matches_the_tree_version() {
+        let obj = serde_json::json!({"kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}},
+            "spec": {"containers": [{"name": "c"}]}});
+        let bytes = serde_json::to_vec(&obj).unwrap();
+        assert_eq!(
+            partial_metadata_of(&bytes, "v1"),
+            partial_metadata(&obj, "v1")
+        );
+        let bare = serde_json::json!({"kind": "X"});
+        assert_eq!(
+            partial_metadata_of(&serde_json::to_vec(&bare).unwrap(), "v1"),
+            partial_metadata(&bare, "v1")
+        );
+    }
 
     #[test]
     fn negotiates_table_like_kubectl() {

@@ -2,6 +2,11 @@
 //! any number of readers share, with change handlers (client-go's
 //! SharedIndexInformer). Handlers run on the watch task and must be cheap:
 //! they enqueue keys, they do not call the API.
+//!
+//! The cache keeps objects without `metadata.managedFields` (client-go's
+//! `TransformStripManagedFields`, kube-rs' reflector advice): no controller
+//! reads them, and as `serde_json::Value` trees they cost several times the
+//! rest of a Node or Pod.
 
 use crate::keys::ObjectKey;
 use futures::StreamExt;
@@ -189,7 +194,8 @@ where
             while let Some(ev) = stream.next().await {
                 match ev {
                     Ok(Event::Init) => initial = Some(HashMap::new()),
-                    Ok(Event::InitApply(obj)) => {
+                    Ok(Event::InitApply(mut obj)) => {
+                        strip(&mut obj);
                         let key = ObjectKey::of(&obj);
                         initial
                             .get_or_insert_with(HashMap::new)
@@ -199,7 +205,10 @@ where
                         me.replace(initial.take().unwrap_or_default());
                         me.inner.synced.send_replace(true);
                     }
-                    Ok(Event::Apply(obj)) => me.apply_from_watch(Arc::new(obj)),
+                    Ok(Event::Apply(mut obj)) => {
+                        strip(&mut obj);
+                        me.apply_from_watch(Arc::new(obj));
+                    }
                     Ok(Event::Delete(obj)) => me.delete_with_rv(&ObjectKey::of(&obj), rv_of(&obj)),
                     Err(e) => tracing::debug!(kind = std::any::type_name::<K>(), "watch: {e}"),
                 }
@@ -303,7 +312,10 @@ where
         self.insert_checked(obj, true)
     }
 
-    fn insert_checked(&self, obj: Arc<K>, from_watch: bool) {
+    fn insert_checked(&self, mut obj: Arc<K>, from_watch: bool) {
+        if obj.meta().managed_fields.is_some() {
+            strip(Arc::make_mut(&mut obj));
+        }
         let key = ObjectKey::of(obj.as_ref());
         let (old, handlers) = {
             let mut cache = self.inner.cache.write().expect("informer lock");
@@ -410,6 +422,11 @@ where
     }
 }
 
+/// What the cache leaves out of every object it keeps.
+fn strip<K: Resource>(obj: &mut K) {
+    obj.meta_mut().managed_fields = None;
+}
+
 impl<K> Default for Informer<K>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
@@ -475,5 +492,38 @@ mod tests {
         inf.apply(cm("a", "2"));
         inf.delete(&ObjectKey::new("ns", "a"));
         assert_eq!(*seen.lock().unwrap(), ["added", "updated", "deleted"]);
+    }
+
+    fn config_map(rv: &str) -> ConfigMap {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": "a", "namespace": "ns", "resourceVersion": rv,
+                "managedFields": [{"manager": "m", "operation": "Update",
+                    "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:k": {}}}}],
+            },
+            "data": {"k": "v"},
+        }))
+        .expect("config map")
+    }
+
+    #[test]
+    fn cache_and_handlers_see_objects_without_managed_fields() {
+        let inf = Informer::<ConfigMap>::new();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let s = seen.clone();
+        inf.on_change(move |c| {
+            s.lock()
+                .expect("lock")
+                .push(c.object().metadata.managed_fields.is_some())
+        });
+        let mine = Arc::new(config_map("1"));
+        inf.apply(mine.clone());
+        // The caller's own copy is left as it was.
+        assert!(mine.metadata.managed_fields.is_some());
+        let cached = inf.get_named(Some("ns"), "a").expect("cached");
+        assert!(cached.metadata.managed_fields.is_none());
+        assert_eq!(cached.data, mine.data);
+        inf.apply(Arc::new(config_map("2")));
+        assert_eq!(*seen.lock().expect("lock"), [false, false]);
     }
 }

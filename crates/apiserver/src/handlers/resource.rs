@@ -541,15 +541,24 @@ fn render_list(
             codec::bytes(StatusCode::OK, "application/json", buf.into())
         }
         Output::Metadata(v) => {
-            let items: Vec<Value> = result
-                .items
-                .iter()
-                .map(|o| codec::partial_metadata(&o.value(), v))
-                .collect();
-            codec::json(
-                StatusCode::OK,
-                &serde_json::json!({"kind": "PartialObjectMetadataList", "apiVersion": format!("meta.k8s.io/{v}"), "metadata": meta, "items": items}),
-            )
+            // One item at a time, straight into the body: a tree of every
+            // item at once would be garbage the size of the whole list.
+            let mut buf = Vec::new();
+            let head = serde_json::json!({"kind": "PartialObjectMetadataList",
+                "apiVersion": format!("meta.k8s.io/{v}"), "metadata": meta});
+            let mut head = serde_json::to_vec(&head).unwrap_or_default();
+            head.pop(); // the closing brace: items follow
+            buf.extend_from_slice(&head);
+            buf.extend_from_slice(b",\"items\":[");
+            for (i, o) in result.items.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                let item = codec::partial_metadata_of(&o.json, v);
+                buf.extend_from_slice(&serde_json::to_vec(&item).unwrap_or_default());
+            }
+            buf.extend_from_slice(b"]}");
+            codec::bytes(StatusCode::OK, "application/json", buf.into())
         }
         Output::Table(v, inc) => {
             let objs: Vec<Value> = result.items.iter().map(|o| o.value()).collect();

@@ -2,7 +2,7 @@
 //! each event encoded once from the cached object bytes (or as a one-row
 //! Table for `kubectl get -w`).
 
-use crate::codec::{Output, Resp, partial_metadata};
+use crate::codec::{Output, Resp, partial_metadata_of};
 use apimachinery::ResourceInfo;
 use axum::body::Body;
 use bytes::Bytes;
@@ -55,7 +55,7 @@ fn encode(
             }
             Output::Metadata(v) => {
                 let o =
-                    json!({"type": kind.as_str(), "object": partial_metadata(&object.value(), v)});
+                    json!({"type": kind.as_str(), "object": partial_metadata_of(&object.json, v)});
                 buf = serde_json::to_vec(&o).unwrap_or_default();
             }
             Output::Table(v, inc) => {
