@@ -26,7 +26,14 @@ struct Scheduler {
     queue: Arc<SchedulingQueue>,
     client: Client,
     recorder: Recorder,
+    /// API calls in flight (binds and condition patches). Unbounded, a
+    /// burst of thousands of pods opened one HTTP/1.1 connection each and
+    /// ran the process out of file descriptors.
+    api_slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many binds and status patches the scheduler has in flight at once.
+const API_CONCURRENCY: usize = 32;
 
 /// Run the scheduler until the process ends. A profile that cannot be
 /// built is logged and the scheduler does not start.
@@ -48,6 +55,7 @@ pub async fn run(factory: Factory, config: SchedulerConfig) {
         )),
         recorder: Recorder::new(client.clone(), "default-scheduler"),
         client,
+        api_slots: Arc::new(tokio::sync::Semaphore::new(API_CONCURRENCY)),
     });
     let nodes = factory.informer::<Node>();
     let pods = factory.informer::<Pod>();
@@ -223,7 +231,11 @@ impl Scheduler {
         };
         self.cache.assume(Arc::new(assumed), &node);
         let me = self.clone();
-        tokio::spawn(async move { me.bind(qp, node).await });
+        let slots = self.api_slots.clone();
+        tokio::spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            me.bind(qp, node).await
+        });
     }
 
     async fn bind(&self, qp: QueuedPod, node: String) {
@@ -319,7 +331,9 @@ impl Scheduler {
             "lastProbeTime": null,
             "lastTransitionTime": now,
         }]}});
+        let slots = self.api_slots.clone();
         tokio::spawn(async move {
+            let _slot = slots.acquire_owned().await;
             if let Err(e) = api
                 .patch_status(&name, &PatchParams::default(), &Patch::Strategic(patch))
                 .await
