@@ -18,8 +18,9 @@ use std::sync::Arc;
 pub const HASH_LABEL: &str = "controller.kubernetes.io/hash";
 /// The label on DaemonSet revisions and on the pods of both kinds.
 pub const REVISION_HASH_LABEL: &str = "controller-revision-hash";
-/// The informer index of objects by the uid of their controller owner.
-pub const CONTROLLER_UID_INDEX: &str = "controller-uid";
+pub use crate::replica_common::pods::{
+    CONTROLLER_UID_INDEX, controller_ref as controller_of, controller_uid_index,
+};
 /// Names are DNS subdomains; upstream keeps the prefix within this length.
 const MAX_PREFIX: usize = 223;
 
@@ -29,27 +30,6 @@ pub enum HistoryError {
     Api(#[from] kube::Error),
     #[error("controller revision {0}: too many hash collisions")]
     Collisions(String),
-}
-
-/// The index function for `CONTROLLER_UID_INDEX` (same for every kind).
-pub fn controller_uid_index<K: Resource>() -> informer::informer::IndexFn<K> {
-    Arc::new(|o: &K| {
-        o.meta()
-            .owner_references
-            .iter()
-            .flatten()
-            .filter(|r| r.controller == Some(true))
-            .map(|r| r.uid.clone())
-            .collect()
-    })
-}
-
-/// The controller owner reference of `meta`, if any.
-pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references
-        .iter()
-        .flatten()
-        .find(|r| r.controller == Some(true))
 }
 
 /// A controller owner reference to `owner` (blocking its foreground deletion).

@@ -21,9 +21,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Pods by the uid of the Job that controls them.
-pub const POD_INDEX: &str = "job-controller-uid";
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("kubernetes API: {0}")]
@@ -72,17 +69,7 @@ pub async fn run(factory: Factory) {
 
 pub async fn run_with(factory: Factory, config: Config) {
     let jobs = factory.informer::<Job>();
-    let pods = factory.informer_with::<Pod>(|inf| {
-        inf.add_index(
-            POD_INDEX,
-            Arc::new(|p: &Pod| {
-                pods::controller_uid(p)
-                    .map(String::from)
-                    .into_iter()
-                    .collect()
-            }),
-        )
-    });
+    let pods = crate::replica_common::pods::indexed_informer::<Pod>(&factory);
     let queue: WorkQueue<ObjectKey> = WorkQueue::new();
     {
         let q = queue.clone();

@@ -8,7 +8,8 @@ use super::tracking::{
     self, FAILURE_TARGET, SUCCESS_CRITERIA_MET, condition, has_condition, indexed, set_condition,
     set_condition_status,
 };
-use super::{Ctx, Error, POD_INDEX};
+use super::{Ctx, Error};
+use crate::replica_common::pods::CONTROLLER_UID_INDEX;
 use informer::{EventType, ObjectKey};
 use k8s_openapi::api::batch::v1::{Job, JobSpec, JobStatus};
 use k8s_openapi::api::core::v1::Pod;
@@ -27,7 +28,7 @@ fn owned_pods(ctx: &Ctx, job: &Job) -> Vec<Arc<Pod>> {
     let uid = job.uid().unwrap_or_default();
     let ns = job.namespace();
     ctx.pods
-        .by_index(POD_INDEX, &uid)
+        .by_index(CONTROLLER_UID_INDEX, &uid)
         .into_iter()
         .filter(|p| p.namespace() == ns)
         .collect()

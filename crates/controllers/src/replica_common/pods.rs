@@ -27,18 +27,20 @@ pub fn controller_ref(meta: &ObjectMeta) -> Option<&OwnerReference> {
         .find(|r| r.controller == Some(true))
 }
 
+/// The index function of `CONTROLLER_UID_INDEX` (the same for every kind).
+pub fn controller_uid_index<K: Resource>() -> informer::informer::IndexFn<K> {
+    Arc::new(|o: &K| {
+        controller_ref(o.meta())
+            .map(|r| vec![r.uid.clone()])
+            .unwrap_or_default()
+    })
+}
+
 fn owner_indexes<K>(inf: &Informer<K>)
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
-    inf.add_index(
-        CONTROLLER_UID_INDEX,
-        Arc::new(|o: &K| {
-            controller_ref(o.meta())
-                .map(|r| vec![r.uid.clone()])
-                .unwrap_or_default()
-        }),
-    );
+    inf.add_index(CONTROLLER_UID_INDEX, controller_uid_index());
     inf.add_index(
         ORPHAN_NAMESPACE_INDEX,
         Arc::new(|o: &K| match controller_ref(o.meta()) {
