@@ -4,6 +4,7 @@
 //! tests. Everything else in the kubelet talks to an `Arc<dyn Cri>`.
 
 pub mod labels;
+pub mod remote;
 
 use async_trait::async_trait;
 pub use k8s_cri::v1 as api;
