@@ -373,6 +373,17 @@ impl SchedulingQueue {
         }
     }
 
+    /// Whether the queue knows `uid` (queued in any sub-queue, or being scheduled).
+    pub fn knows(&self, uid: &str) -> bool {
+        let g = self.lock();
+        g.pods.contains_key(uid) || g.in_flight.contains_key(uid)
+    }
+
+    /// Pods being scheduled or bound right now.
+    pub fn in_flight(&self) -> usize {
+        self.lock().in_flight.len()
+    }
+
     /// (active, backoff, unschedulable) sizes.
     pub fn lens(&self) -> (usize, usize, usize) {
         let g = self.lock();

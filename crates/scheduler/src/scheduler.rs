@@ -71,11 +71,57 @@ pub async fn run(factory: Factory, config: SchedulerConfig) {
         "scheduler started"
     );
     tokio::spawn(sched.queue.clone().run_flusher());
+    tokio::spawn(report_backlog(sched.clone(), pods.clone()));
     let mut alg = Algorithm::default();
     let mut snapshot = Snapshot::default();
     loop {
         let qp = sched.queue.pop().await;
         sched.schedule_one(&mut alg, &mut snapshot, qp).await;
+    }
+}
+
+/// Every 30 s while pods wait: the queue's sizes, and how many unbound pods
+/// of ours the queue does not know at all (which would be a bug: such a pod
+/// is never scheduled). Logged for diagnosis at scale.
+async fn report_backlog(sched: Arc<Scheduler>, pods: informer::Informer<Pod>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        let (active, backoff, unschedulable) = sched.queue.lens();
+        let in_flight = sched.queue.in_flight();
+        let mut pending = 0usize;
+        let mut unknown = 0usize;
+        for p in pods.list() {
+            if is_ours(&p, &sched.profile.scheduler_name) {
+                pending += 1;
+                let uid = p.metadata.uid.as_deref().unwrap_or("");
+                if !sched.queue.knows(uid) && !sched.cache.is_assumed(uid) {
+                    unknown += 1;
+                }
+            }
+        }
+        if pending == 0 && active + backoff + unschedulable + in_flight == 0 {
+            continue;
+        }
+        if unknown > 0 {
+            tracing::warn!(
+                pending,
+                active,
+                backoff,
+                unschedulable,
+                in_flight,
+                unknown,
+                "scheduler backlog: unbound pods unknown to the queue"
+            );
+        } else {
+            tracing::info!(
+                pending,
+                active,
+                backoff,
+                unschedulable,
+                in_flight,
+                "scheduler backlog"
+            );
+        }
     }
 }
 
@@ -338,7 +384,7 @@ impl Scheduler {
                 .patch_status(&name, &PatchParams::default(), &Patch::Strategic(patch))
                 .await
             {
-                tracing::debug!(pod = %name, "setting PodScheduled failed: {e}");
+                tracing::warn!(pod = %name, "setting PodScheduled failed: {e}");
             }
         });
     }
