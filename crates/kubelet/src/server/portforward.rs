@@ -3,7 +3,10 @@
 //! WebSocket clients (`SPDY/3.1+portforward.k8s.io`) tunnel SPDY frames in
 //! binary messages, which are unwrapped into the same relay.
 
-use super::{ClientUpgrade, ServerState, connect_runtime, fail, find_sandbox, negotiate, on_upgraded, switching};
+use super::{
+    ClientUpgrade, ServerState, connect_runtime, fail, find_sandbox, negotiate, on_upgraded,
+    switching,
+};
 use crate::cri::api;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
@@ -28,9 +31,21 @@ pub(super) async fn handle(
         Err(r) => return r,
     };
     // Ports come per stream from the client; none are named up front.
-    let url = match st.cri.port_forward(api::PortForwardRequest { pod_sandbox_id: sandbox, port: vec![] }).await {
+    let url = match st
+        .cri
+        .port_forward(api::PortForwardRequest {
+            pod_sandbox_id: sandbox,
+            port: vec![],
+        })
+        .await
+    {
         Ok(r) => r.url,
-        Err(e) => return fail(StatusCode::INTERNAL_SERVER_ERROR, format!("port-forward: {e}")),
+        Err(e) => {
+            return fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("port-forward: {e}"),
+            );
+        }
     };
     let runtime = match connect_runtime(&url, PROTOCOL).await {
         Ok(s) => s,
