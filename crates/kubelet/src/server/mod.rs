@@ -2,6 +2,8 @@
 //! port-forward and stats, for the API server to proxy to.
 //! (Interface placeholder: the server work fills it in.)
 
+pub mod streaming;
+
 use crate::cri::DynCri;
 use std::path::PathBuf;
 use std::sync::Arc;
