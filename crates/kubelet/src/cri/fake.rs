@@ -91,9 +91,7 @@ impl FakeCri {
 
     /// StartContainer of containers named `name` fails with `message`.
     pub fn set_start_error(&self, name: &str, message: &str) {
-        self.lock()
-            .start_errors
-            .insert(name.into(), message.into());
+        self.lock().start_errors.insert(name.into(), message.into());
     }
 
     /// ExecSync of a command whose first word is `cmd0` answers `exit_code` and `stdout`.
@@ -135,7 +133,12 @@ impl FakeCri {
         let ids: Vec<String> = st
             .sandboxes
             .iter_mut()
-            .filter(|(_, s)| s.config.metadata.as_ref().is_some_and(|m| m.name == pod_name))
+            .filter(|(_, s)| {
+                s.config
+                    .metadata
+                    .as_ref()
+                    .is_some_and(|m| m.name == pod_name)
+            })
             .map(|(id, s)| {
                 s.state = api::PodSandboxState::SandboxNotready;
                 id.clone()
@@ -191,7 +194,12 @@ impl FakeCri {
         let st = self.lock();
         st.sandboxes
             .values()
-            .filter(|s| s.config.metadata.as_ref().is_some_and(|m| m.name == pod_name))
+            .filter(|s| {
+                s.config
+                    .metadata
+                    .as_ref()
+                    .is_some_and(|m| m.name == pod_name)
+            })
             .max_by_key(|s| s.created_at)
             .map(|s| s.config.clone())
     }
@@ -210,7 +218,12 @@ impl FakeCri {
             pod_sandbox_id: c.sandbox_id.clone(),
             metadata: c.config.metadata.clone(),
             image: c.config.image.clone(),
-            image_ref: c.config.image.as_ref().map(|i| i.image.clone()).unwrap_or_default(),
+            image_ref: c
+                .config
+                .image
+                .as_ref()
+                .map(|i| i.image.clone())
+                .unwrap_or_default(),
             state: c.state as i32,
             created_at: c.created_at,
             labels: c.config.labels.clone(),
@@ -521,7 +534,10 @@ impl Cri for FakeCri {
         })
     }
 
-    async fn port_forward(&self, _req: api::PortForwardRequest) -> Result<api::PortForwardResponse> {
+    async fn port_forward(
+        &self,
+        _req: api::PortForwardRequest,
+    ) -> Result<api::PortForwardResponse> {
         Err(CriError::Status {
             code: 12,
             message: "fake runtime does not stream".into(),

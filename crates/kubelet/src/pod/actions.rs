@@ -94,9 +94,7 @@ fn sandbox_changed(pod: &Pod, rt: &PodRuntime) -> (bool, u32) {
         return (true, 0);
     };
     let ready = rt.sandboxes.iter().filter(|s| s.ready).count();
-    let changed = ready > 1
-        || !latest.ready
-        || (!is_host_network(pod) && latest.ip.is_none());
+    let changed = ready > 1 || !latest.ready || (!is_host_network(pod) && latest.ip.is_none());
     (changed, latest.attempt + 1)
 }
 
@@ -123,7 +121,12 @@ pub fn compute(
             a.create_sandbox = false;
             return a;
         }
-        if !spec.init_containers.as_deref().unwrap_or_default().is_empty() {
+        if !spec
+            .init_containers
+            .as_deref()
+            .unwrap_or_default()
+            .is_empty()
+        {
             a.init_to_start = vec![0];
             return a;
         }
@@ -157,7 +160,10 @@ pub fn compute(
                     a.kill.push(KillInfo {
                         id: s.id.clone(),
                         name: c.name.clone(),
-                        message: format!("Container {} is in unknown state, will be restarted", c.name),
+                        message: format!(
+                            "Container {} is in unknown state, will be restarted",
+                            c.name
+                        ),
                     });
                 }
             }

@@ -51,7 +51,11 @@ fn info(name: &str, state: CState, exit: i32, created: i64) -> ContainerInfo {
         state,
         created_at: created,
         started_at: created,
-        finished_at: if state == CState::Exited { created + 1 } else { 0 },
+        finished_at: if state == CState::Exited {
+            created + 1
+        } else {
+            0
+        },
         exit_code: exit,
         reason: String::new(),
         message: String::new(),
@@ -104,7 +108,10 @@ fn init_containers_run_one_at_a_time() {
     // both done: regular containers.
     let a = compute_(
         &p,
-        &rt(vec![info("i1", CState::Exited, 0, 1), info("i2", CState::Exited, 0, 2)]),
+        &rt(vec![
+            info("i1", CState::Exited, 0, 1),
+            info("i2", CState::Exited, 0, 2),
+        ]),
     );
     assert!(a.init_to_start.is_empty());
     assert_eq!(a.containers_to_start, vec![0]);
@@ -153,16 +160,30 @@ fn sidecar_with_startup_probe_waits_for_started() {
     let mut s = sidecar("s");
     s.startup_probe = Some(Probe::default());
     let p = pod("Always", vec![s], vec![c("a")]);
-    let a = compute(&p, &rt(vec![info("s", CState::Running, 0, 1)]), &NotStarted, &hash);
+    let a = compute(
+        &p,
+        &rt(vec![info("s", CState::Running, 0, 1)]),
+        &NotStarted,
+        &hash,
+    );
     assert!(a.containers_to_start.is_empty() && a.init_to_start.is_empty());
 }
 
 #[test]
 fn restart_policies_for_exited_containers() {
-    let r = rt(vec![info("a", CState::Exited, 0, 1), info("b", CState::Exited, 3, 2)]);
+    let r = rt(vec![
+        info("a", CState::Exited, 0, 1),
+        info("b", CState::Exited, 3, 2),
+    ]);
     let cs = vec![c("a"), c("b")];
-    assert_eq!(compute_(&pod("Always", vec![], cs.clone()), &r).containers_to_start, vec![0, 1]);
-    assert_eq!(compute_(&pod("OnFailure", vec![], cs.clone()), &r).containers_to_start, vec![1]);
+    assert_eq!(
+        compute_(&pod("Always", vec![], cs.clone()), &r).containers_to_start,
+        vec![0, 1]
+    );
+    assert_eq!(
+        compute_(&pod("OnFailure", vec![], cs.clone()), &r).containers_to_start,
+        vec![1]
+    );
     let a = compute_(&pod("Never", vec![], cs), &r);
     assert!(a.containers_to_start.is_empty());
     assert!(a.kill_pod && !a.create_sandbox);
@@ -180,9 +201,17 @@ fn liveness_failure_kills_and_restarts() {
         }
     }
     let p = pod("Always", vec![], vec![c("a")]);
-    let a = compute(&p, &rt(vec![info("a", CState::Running, 0, 1)]), &Dead, &hash);
+    let a = compute(
+        &p,
+        &rt(vec![info("a", CState::Running, 0, 1)]),
+        &Dead,
+        &hash,
+    );
     assert_eq!(a.containers_to_start, vec![0]);
-    assert_eq!(a.kill[0].message, "Container a failed liveness probe, will be restarted");
+    assert_eq!(
+        a.kill[0].message,
+        "Container a failed liveness probe, will be restarted"
+    );
 }
 
 #[test]
@@ -190,9 +219,14 @@ fn changed_spec_restarts_even_with_never() {
     let p = pod("Never", vec![], vec![c("a")]);
     let mut i = info("a", CState::Running, 0, 1);
     i.hash = "old".into();
-    let a = compute(&p, &rt(vec![i]), &NoProbes, &|_: &Container| "new".to_string());
+    let a = compute(&p, &rt(vec![i]), &NoProbes, &|_: &Container| {
+        "new".to_string()
+    });
     assert_eq!(a.containers_to_start, vec![0]);
-    assert_eq!(a.kill[0].message, "Container a definition changed, will be restarted");
+    assert_eq!(
+        a.kill[0].message,
+        "Container a definition changed, will be restarted"
+    );
 }
 
 #[test]

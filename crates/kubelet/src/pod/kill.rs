@@ -79,14 +79,17 @@ impl Inner {
             .map(|c| c.name.clone())
             .collect();
         let t0 = Instant::now();
-        let regular = running.iter().filter(|c| !sidecars.contains(&c.name)).map(|c| {
-            let msg = format!("Stopping container {}", c.name);
-            let ip = ip.clone();
-            async move {
-                self.kill_container(pod, &c.id, &c.name, grace, &msg, ip.as_deref())
-                    .await
-            }
-        });
+        let regular = running
+            .iter()
+            .filter(|c| !sidecars.contains(&c.name))
+            .map(|c| {
+                let msg = format!("Stopping container {}", c.name);
+                let ip = ip.clone();
+                async move {
+                    self.kill_container(pod, &c.id, &c.name, grace, &msg, ip.as_deref())
+                        .await
+                }
+            });
         futures::future::join_all(regular).await;
         // Sidecars stop after the containers they serve, last started first.
         let order: Vec<String> = pod
@@ -99,7 +102,10 @@ impl Inner {
             .map(|c| c.name.clone())
             .collect();
         for name in order {
-            for c in running.iter().filter(|c| c.name == name && sidecars.contains(&name)) {
+            for c in running
+                .iter()
+                .filter(|c| c.name == name && sidecars.contains(&name))
+            {
                 let left = (grace - t0.elapsed().as_secs() as i64).max(MIN_GRACE_AFTER_HOOK);
                 let msg = format!("Stopping container {}", c.name);
                 self.kill_container(pod, &c.id, &c.name, left, &msg, ip.as_deref())

@@ -200,7 +200,11 @@ async fn container_info(sandbox_id: String, st: api::ContainerStatus) -> Contain
         exit_code: st.exit_code,
         reason: st.reason.clone(),
         message,
-        image: st.image.as_ref().map(|i| i.image.clone()).unwrap_or_default(),
+        image: st
+            .image
+            .as_ref()
+            .map(|i| i.image.clone())
+            .unwrap_or_default(),
         image_ref: st.image_ref.clone(),
         hash: ann.get(labels::CONTAINER_HASH).cloned().unwrap_or_default(),
         restart_count,

@@ -24,12 +24,7 @@ pub fn log_directory(cfg: &KubeletConfig, pod: &Pod) -> String {
 /// Labels that tie a sandbox or container to its pod.
 pub fn pod_labels(pod: &Pod) -> HashMap<String, String> {
     let m = &pod.metadata;
-    let mut l: HashMap<String, String> = m
-        .labels
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
+    let mut l: HashMap<String, String> = m.labels.clone().unwrap_or_default().into_iter().collect();
     l.insert(labels::POD_NAME.into(), m.name.clone().unwrap_or_default());
     l.insert(
         labels::POD_NAMESPACE.into(),
@@ -75,11 +70,7 @@ pub fn dns_config(cfg: &KubeletConfig, pod: &Pod, host: api::DnsConfig) -> api::
     } else if cluster_first && !cfg.cluster_dns.is_empty() {
         let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
         let dom = &cfg.cluster_domain;
-        let mut searches = vec![
-            format!("{ns}.svc.{dom}"),
-            format!("svc.{dom}"),
-            dom.clone(),
-        ];
+        let mut searches = vec![format!("{ns}.svc.{dom}"), format!("svc.{dom}"), dom.clone()];
         searches.extend(host.searches.iter().cloned());
         api::DnsConfig {
             servers: cfg.cluster_dns.clone(),
@@ -133,7 +124,9 @@ pub fn sandbox_config(
     let mut hostname = if host_net {
         nix_hostname()
     } else {
-        spec.hostname.clone().unwrap_or_else(|| m.name.clone().unwrap_or_default())
+        spec.hostname
+            .clone()
+            .unwrap_or_else(|| m.name.clone().unwrap_or_default())
     };
     hostname.truncate(63);
     let mut ports = Vec::new();
@@ -171,7 +164,9 @@ pub fn sandbox_config(
         .collect();
     annotations.insert(
         labels::POD_TERMINATION_GRACE_PERIOD.into(),
-        spec.termination_grace_period_seconds.unwrap_or(30).to_string(),
+        spec.termination_grace_period_seconds
+            .unwrap_or(30)
+            .to_string(),
     );
     api::PodSandboxConfig {
         metadata: Some(api::PodSandboxMetadata {
@@ -301,7 +296,13 @@ mod tests {
             }],
             ..Default::default()
         };
-        let sc = sandbox_config(&cfg(), &pod("a", spec), 2, "/kubepods/podu1", Default::default());
+        let sc = sandbox_config(
+            &cfg(),
+            &pod("a", spec),
+            2,
+            "/kubepods/podu1",
+            Default::default(),
+        );
         assert_eq!(sc.metadata.as_ref().unwrap().attempt, 2);
         assert_eq!(sc.hostname, "web");
         assert_eq!(sc.log_directory, "/data/pod-logs/a_web_u1");

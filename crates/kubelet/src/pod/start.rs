@@ -138,7 +138,10 @@ impl Inner {
         let m = &pod.metadata;
         for (k, v) in [
             (labels::POD_NAME, m.name.clone().unwrap_or_default()),
-            (labels::POD_NAMESPACE, m.namespace.clone().unwrap_or_default()),
+            (
+                labels::POD_NAMESPACE,
+                m.namespace.clone().unwrap_or_default(),
+            ),
             (labels::POD_UID, uid.to_string()),
             (labels::CONTAINER_NAME, c.name.clone()),
         ] {
@@ -198,15 +201,10 @@ impl Inner {
         );
 
         if let Some(h) = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref())
-            && let Err(msg) =
-                crate::probes::run_handler(&self.cri, pod, sb.ip, &id, h).await
+            && let Err(msg) = crate::probes::run_handler(&self.cri, pod, sb.ip, &id, h).await
         {
-            self.recorder.event(
-                pod,
-                EventType::Warning,
-                "FailedPostStartHook",
-                msg.clone(),
-            );
+            self.recorder
+                .event(pod, EventType::Warning, "FailedPostStartHook", msg.clone());
             let grace = super::grace_period(pod);
             if let Err(e) = self.cri.stop_container(&id, grace).await {
                 tracing::debug!("stopping {id} after postStart failure: {e}");

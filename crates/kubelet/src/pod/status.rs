@@ -195,7 +195,12 @@ fn last_terminated(s: &ContainerStatus) -> Option<&ContainerStateTerminated> {
 }
 
 /// Upstream's getPhase.
-pub fn phase(pod: &Pod, init: &[ContainerStatus], regular: &[ContainerStatus], terminal: bool) -> &'static str {
+pub fn phase(
+    pod: &Pod,
+    init: &[ContainerStatus],
+    regular: &[ContainerStatus],
+    terminal: bool,
+) -> &'static str {
     let empty = Default::default();
     let spec = pod.spec.as_ref().unwrap_or(&empty);
     let policy = super::actions::restart_policy(pod);
@@ -278,7 +283,11 @@ pub fn phase(pod: &Pod, init: &[ContainerStatus], regular: &[ContainerStatus], t
     }
     if run == 0 && stopped > 0 && unknown == 0 {
         if terminal {
-            return if stopped == succeeded { "Succeeded" } else { "Failed" };
+            return if stopped == succeeded {
+                "Succeeded"
+            } else {
+                "Failed"
+            };
         }
         if policy == "Always" {
             return "Running";
@@ -324,7 +333,11 @@ pub fn generate(inp: &StatusInput<'_>, could_run: bool) -> PodStatus {
         "PodInitializing",
         true,
     );
-    let default_reason = if has_init { "PodInitializing" } else { "ContainerCreating" };
+    let default_reason = if has_init {
+        "PodInitializing"
+    } else {
+        "ContainerCreating"
+    };
     let statuses = container_statuses(
         inp,
         &spec.containers,
@@ -336,7 +349,11 @@ pub fn generate(inp: &StatusInput<'_>, could_run: bool) -> PodStatus {
     let mut ph = phase(pod, &init_statuses, &statuses, terminal_now);
     let old_phase = old.phase.as_deref().unwrap_or("Pending");
     if ph != "Failed" && ph != "Succeeded" && matches!(old_phase, "Failed" | "Succeeded") {
-        ph = if old_phase == "Failed" { "Failed" } else { "Succeeded" };
+        ph = if old_phase == "Failed" {
+            "Failed"
+        } else {
+            "Succeeded"
+        };
     }
     // Never report a terminal phase while a container may still run.
     if matches!(ph, "Failed" | "Succeeded") && could_run {
@@ -352,7 +369,12 @@ pub fn generate(inp: &StatusInput<'_>, could_run: bool) -> PodStatus {
         .rt
         .latest_sandbox()
         .is_some_and(|s| s.ready && (s.ip.is_some() || super::actions::is_host_network(pod)));
-    conds.push(condition("PodReadyToStartContainers", sandbox_ok, None, None));
+    conds.push(condition(
+        "PodReadyToStartContainers",
+        sandbox_ok,
+        None,
+        None,
+    ));
 
     let incomplete: Vec<String> = inits
         .iter()
@@ -374,7 +396,10 @@ pub fn generate(inp: &StatusInput<'_>, could_run: bool) -> PodStatus {
         "Initialized",
         initialized,
         Some("ContainersNotInitialized"),
-        Some(format!("containers with incomplete status: {}", names(&incomplete))),
+        Some(format!(
+            "containers with incomplete status: {}",
+            names(&incomplete)
+        )),
     ));
 
     let mut unready: Vec<String> = inits
@@ -391,21 +416,38 @@ pub fn generate(inp: &StatusInput<'_>, could_run: bool) -> PodStatus {
     } else if !initialized {
         (
             "ContainersNotInitialized",
-            Some(format!("containers with incomplete status: {}", names(&incomplete))),
+            Some(format!(
+                "containers with incomplete status: {}",
+                names(&incomplete)
+            )),
         )
     } else {
         (
             "ContainersNotReady",
-            Some(format!("containers with unready status: {}", names(&unready))),
+            Some(format!(
+                "containers with unready status: {}",
+                names(&unready)
+            )),
         )
     };
-    conds.push(condition("ContainersReady", containers_ready, Some(reason), msg.clone()));
+    conds.push(condition(
+        "ContainersReady",
+        containers_ready,
+        Some(reason),
+        msg.clone(),
+    ));
 
     // Readiness gates: each named condition must be True.
     let mut gate_msgs = Vec::new();
     for g in spec.readiness_gates.as_deref().unwrap_or_default() {
         let t = &g.condition_type;
-        match old.conditions.as_deref().unwrap_or_default().iter().find(|c| &c.type_ == t) {
+        match old
+            .conditions
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|c| &c.type_ == t)
+        {
             None => gate_msgs.push(format!(
                 "corresponding condition of pod readiness gate \"{t}\" does not exist."
             )),
@@ -419,7 +461,12 @@ pub fn generate(inp: &StatusInput<'_>, could_run: bool) -> PodStatus {
     let ready_cond = if !containers_ready {
         condition("Ready", false, Some(reason), msg)
     } else if !gate_msgs.is_empty() {
-        condition("Ready", false, Some("ReadinessGatesNotReady"), Some(gate_msgs.join(", ")))
+        condition(
+            "Ready",
+            false,
+            Some("ReadinessGatesNotReady"),
+            Some(gate_msgs.join(", ")),
+        )
     } else {
         condition("Ready", true, None, None)
     };
@@ -428,7 +475,12 @@ pub fn generate(inp: &StatusInput<'_>, could_run: bool) -> PodStatus {
     // Keep PodScheduled and any condition others own (readiness gates), and
     // lastTransitionTime of conditions whose status did not change.
     let now = Time(inp.now.round(jiff::Unit::Second).unwrap_or(inp.now));
-    let mine = ["PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"];
+    let mine = [
+        "PodReadyToStartContainers",
+        "Initialized",
+        "ContainersReady",
+        "Ready",
+    ];
     let mut all: Vec<PodCondition> = Vec::new();
     for c in old.conditions.as_deref().unwrap_or_default() {
         if !mine.contains(&c.type_.as_str()) {
@@ -449,22 +501,30 @@ pub fn generate(inp: &StatusInput<'_>, could_run: bool) -> PodStatus {
         all.push(c);
     }
 
-    let pod_ip = inp.rt.pod_ip().map(str::to_string).or_else(|| {
-        super::actions::is_host_network(pod).then(|| inp.host_ip.to_string())
-    });
+    let pod_ip = inp
+        .rt
+        .pod_ip()
+        .map(str::to_string)
+        .or_else(|| super::actions::is_host_network(pod).then(|| inp.host_ip.to_string()));
     PodStatus {
         phase: Some(ph.into()),
-        reason: if ph == old_phase { old.reason.clone() } else { None },
-        message: if ph == old_phase { old.message.clone() } else { None },
+        reason: if ph == old_phase {
+            old.reason.clone()
+        } else {
+            None
+        },
+        message: if ph == old_phase {
+            old.message.clone()
+        } else {
+            None
+        },
         conditions: Some(all),
         host_ip: Some(inp.host_ip.into()),
         host_ips: Some(vec![HostIP {
             ip: inp.host_ip.into(),
         }]),
         pod_ip: pod_ip.clone().or(old.pod_ip.clone()),
-        pod_ips: pod_ip
-            .map(|ip| vec![PodIP { ip }])
-            .or(old.pod_ips.clone()),
+        pod_ips: pod_ip.map(|ip| vec![PodIP { ip }]).or(old.pod_ips.clone()),
         start_time: old.start_time.clone().or(Some(now)),
         qos_class: Some(inp.qos_class.into()),
         container_statuses: Some(statuses),

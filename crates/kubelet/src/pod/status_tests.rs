@@ -75,7 +75,12 @@ fn rt(mut cs: Vec<ContainerInfo>) -> PodRuntime {
     }
 }
 
-fn status_of(p: &Pod, r: &PodRuntime, failures: &HashMap<String, StartFailure>, ready: bool) -> PodStatus {
+fn status_of(
+    p: &Pod,
+    r: &PodRuntime,
+    failures: &HashMap<String, StartFailure>,
+    ready: bool,
+) -> PodStatus {
     let could_run = r.any_running();
     generate(
         &StatusInput {
@@ -92,7 +97,12 @@ fn status_of(p: &Pod, r: &PodRuntime, failures: &HashMap<String, StartFailure>, 
 }
 
 fn cond<'a>(s: &'a PodStatus, t: &str) -> &'a PodCondition {
-    s.conditions.as_ref().unwrap().iter().find(|c| c.type_ == t).unwrap()
+    s.conditions
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|c| c.type_ == t)
+        .unwrap()
 }
 
 #[test]
@@ -100,7 +110,12 @@ fn new_pod_is_pending_with_container_creating() {
     let p = pod("Always", &[], &["a"]);
     let s = status_of(&p, &PodRuntime::default(), &HashMap::new(), true);
     assert_eq!(s.phase.as_deref(), Some("Pending"));
-    let w = s.container_statuses.as_ref().unwrap()[0].state.clone().unwrap().waiting.unwrap();
+    let w = s.container_statuses.as_ref().unwrap()[0]
+        .state
+        .clone()
+        .unwrap()
+        .waiting
+        .unwrap();
     assert_eq!(w.reason.as_deref(), Some("ContainerCreating"));
     assert_eq!(cond(&s, "PodReadyToStartContainers").status, "False");
     assert_eq!(s.host_ip.as_deref(), Some("10.0.0.1"));
@@ -110,7 +125,12 @@ fn new_pod_is_pending_with_container_creating() {
 #[test]
 fn running_and_ready() {
     let p = pod("Always", &[], &["a"]);
-    let s = status_of(&p, &rt(vec![info("a", CState::Running, 0, 1)]), &HashMap::new(), true);
+    let s = status_of(
+        &p,
+        &rt(vec![info("a", CState::Running, 0, 1)]),
+        &HashMap::new(),
+        true,
+    );
     assert_eq!(s.phase.as_deref(), Some("Running"));
     assert_eq!(s.pod_ip.as_deref(), Some("10.88.0.5"));
     let cs = &s.container_statuses.as_ref().unwrap()[0];
@@ -118,15 +138,28 @@ fn running_and_ready() {
     assert_eq!(cs.started, Some(true));
     assert_eq!(cs.container_id.as_deref(), Some("containerd://a1"));
     assert!(cs.state.as_ref().unwrap().running.is_some());
-    for t in ["PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"] {
+    for t in [
+        "PodReadyToStartContainers",
+        "Initialized",
+        "ContainersReady",
+        "Ready",
+    ] {
         assert_eq!(cond(&s, t).status, "True", "{t}");
     }
     // Not ready per probe.
-    let s = status_of(&p, &rt(vec![info("a", CState::Running, 0, 1)]), &HashMap::new(), false);
+    let s = status_of(
+        &p,
+        &rt(vec![info("a", CState::Running, 0, 1)]),
+        &HashMap::new(),
+        false,
+    );
     let r = cond(&s, "Ready");
     assert_eq!(r.status, "False");
     assert_eq!(r.reason.as_deref(), Some("ContainersNotReady"));
-    assert_eq!(r.message.as_deref(), Some("containers with unready status: [a]"));
+    assert_eq!(
+        r.message.as_deref(),
+        Some("containers with unready status: [a]")
+    );
 }
 
 #[test]
@@ -157,37 +190,75 @@ fn crash_loop_is_waiting_with_last_state() {
 #[test]
 fn never_pods_end_succeeded_or_failed() {
     let p = pod("Never", &[], &["a", "b"]);
-    let ok = rt(vec![info("a", CState::Exited, 0, 1), info("b", CState::Exited, 0, 2)]);
+    let ok = rt(vec![
+        info("a", CState::Exited, 0, 1),
+        info("b", CState::Exited, 0, 2),
+    ]);
     let s = status_of(&p, &ok, &HashMap::new(), true);
     assert_eq!(s.phase.as_deref(), Some("Succeeded"));
     assert_eq!(cond(&s, "Ready").reason.as_deref(), Some("PodCompleted"));
-    let bad = rt(vec![info("a", CState::Exited, 0, 1), info("b", CState::Exited, 2, 2)]);
-    assert_eq!(status_of(&p, &bad, &HashMap::new(), true).phase.as_deref(), Some("Failed"));
+    let bad = rt(vec![
+        info("a", CState::Exited, 0, 1),
+        info("b", CState::Exited, 2, 2),
+    ]);
+    assert_eq!(
+        status_of(&p, &bad, &HashMap::new(), true).phase.as_deref(),
+        Some("Failed")
+    );
     // One still running: not terminal yet.
-    let mixed = rt(vec![info("a", CState::Exited, 2, 1), info("b", CState::Running, 0, 2)]);
-    assert_eq!(status_of(&p, &mixed, &HashMap::new(), true).phase.as_deref(), Some("Running"));
+    let mixed = rt(vec![
+        info("a", CState::Exited, 2, 1),
+        info("b", CState::Running, 0, 2),
+    ]);
+    assert_eq!(
+        status_of(&p, &mixed, &HashMap::new(), true)
+            .phase
+            .as_deref(),
+        Some("Running")
+    );
 }
 
 #[test]
 fn on_failure_with_a_failure_is_running() {
     let p = pod("OnFailure", &[], &["a"]);
     let r = rt(vec![info("a", CState::Exited, 1, 1)]);
-    assert_eq!(status_of(&p, &r, &HashMap::new(), true).phase.as_deref(), Some("Running"));
+    assert_eq!(
+        status_of(&p, &r, &HashMap::new(), true).phase.as_deref(),
+        Some("Running")
+    );
 }
 
 #[test]
 fn init_phase_and_conditions() {
     let p = pod("Always", &["i"], &["a"]);
-    let s = status_of(&p, &rt(vec![info("i", CState::Running, 0, 1)]), &HashMap::new(), true);
+    let s = status_of(
+        &p,
+        &rt(vec![info("i", CState::Running, 0, 1)]),
+        &HashMap::new(),
+        true,
+    );
     assert_eq!(s.phase.as_deref(), Some("Pending"));
     let init = cond(&s, "Initialized");
     assert_eq!(init.status, "False");
-    assert_eq!(init.message.as_deref(), Some("containers with incomplete status: [i]"));
-    let a = s.container_statuses.as_ref().unwrap()[0].state.clone().unwrap().waiting.unwrap();
+    assert_eq!(
+        init.message.as_deref(),
+        Some("containers with incomplete status: [i]")
+    );
+    let a = s.container_statuses.as_ref().unwrap()[0]
+        .state
+        .clone()
+        .unwrap()
+        .waiting
+        .unwrap();
     assert_eq!(a.reason.as_deref(), Some("PodInitializing"));
     // A failed init container fails a Never pod.
     let p = pod("Never", &["i"], &["a"]);
-    let s = status_of(&p, &rt(vec![info("i", CState::Exited, 1, 1)]), &HashMap::new(), true);
+    let s = status_of(
+        &p,
+        &rt(vec![info("i", CState::Exited, 1, 1)]),
+        &HashMap::new(),
+        true,
+    );
     assert_eq!(s.phase.as_deref(), Some("Failed"));
 }
 

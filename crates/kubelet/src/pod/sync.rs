@@ -227,9 +227,16 @@ impl Inner {
         let inits = spec.init_containers.clone().unwrap_or_default();
         let mut requeue = RESYNC;
         let mut started_any = false;
-        let mut to_start: Vec<&k8s_openapi::api::core::v1::Container> =
-            acts.init_to_start.iter().filter_map(|&i| inits.get(i)).collect();
-        to_start.extend(acts.containers_to_start.iter().filter_map(|&i| spec.containers.get(i)));
+        let mut to_start: Vec<&k8s_openapi::api::core::v1::Container> = acts
+            .init_to_start
+            .iter()
+            .filter_map(|&i| inits.get(i))
+            .collect();
+        to_start.extend(
+            acts.containers_to_start
+                .iter()
+                .filter_map(|&i| spec.containers.get(i)),
+        );
         for c in to_start {
             match self.start_container(pod, c, &rt, &sctx, &volumes).await {
                 Ok(()) => {
