@@ -68,7 +68,7 @@ fn info(name: &str, state: CState, exit: i32, created: i64) -> ContainerInfo {
 
 fn rt(containers: Vec<ContainerInfo>) -> PodRuntime {
     let mut containers = containers;
-    containers.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    containers.sort_by_key(|c| std::cmp::Reverse(c.created_at));
     PodRuntime {
         sandboxes: vec![sandbox()],
         containers,

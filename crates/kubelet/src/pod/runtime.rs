@@ -126,7 +126,7 @@ pub async fn gather(cri: &DynCri, uid: &str) -> crate::cri::Result<PodRuntime> {
         }
         sandboxes.push(info);
     }
-    sandboxes.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    sandboxes.sort_by_key(|c| std::cmp::Reverse(c.created_at));
 
     let cs = cri
         .list_containers(Some(api::ContainerFilter {
@@ -146,7 +146,7 @@ pub async fn gather(cri: &DynCri, uid: &str) -> crate::cri::Result<PodRuntime> {
         };
         containers.push(container_info(c.pod_sandbox_id.clone(), st).await);
     }
-    containers.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    containers.sort_by_key(|c| std::cmp::Reverse(c.created_at));
     Ok(PodRuntime {
         sandboxes,
         containers,

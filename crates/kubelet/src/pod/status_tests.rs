@@ -62,7 +62,7 @@ fn info(name: &str, state: CState, exit: i32, created: i64) -> ContainerInfo {
 }
 
 fn rt(mut cs: Vec<ContainerInfo>) -> PodRuntime {
-    cs.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    cs.sort_by_key(|c| std::cmp::Reverse(c.created_at));
     PodRuntime {
         sandboxes: vec![SandboxInfo {
             id: "sb".into(),
