@@ -13,6 +13,7 @@
 pub mod actions;
 pub mod backoff;
 pub mod kill;
+pub mod phase;
 pub mod runtime;
 pub mod sandbox;
 pub mod start;
