@@ -3,6 +3,7 @@
 //! gRPC to containerd (or CRI-O); `fake` is an in-memory runtime for unit
 //! tests. Everything else in the kubelet talks to an `Arc<dyn Cri>`.
 
+pub mod fake;
 pub mod labels;
 pub mod remote;
 
