@@ -272,7 +272,7 @@ pub fn conditions(
 /// each with its digests then tags (at most five names).
 pub fn images(list: &[api::Image]) -> Vec<ContainerImage> {
     let mut sorted: Vec<&api::Image> = list.iter().collect();
-    sorted.sort_by(|a, b| b.size.cmp(&a.size));
+    sorted.sort_by_key(|i| std::cmp::Reverse(i.size));
     sorted
         .into_iter()
         .take(MAX_IMAGES)
