@@ -13,4 +13,5 @@ mod serve;
 
 pub use authn::{Authenticator, UserInfo};
 pub use authz::{AllowAuthenticated, Authorizer};
+pub use handlers::node_join::{NodeCredentialIssuer, NodeCredentials, NodeCredentialsRequest};
 pub use serve::{ApiServer, serve};

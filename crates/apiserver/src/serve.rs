@@ -25,6 +25,7 @@ pub struct ApiServer {
     pub advertise: String,
     pub(crate) openapi: handlers::openapi::OpenApiCache,
     pub(crate) metrics: crate::metrics::Metrics,
+    pub(crate) node_join: std::sync::OnceLock<handlers::node_join::NodeJoin>,
 }
 
 impl ApiServer {
@@ -41,7 +42,24 @@ impl ApiServer {
             advertise,
             openapi: Default::default(),
             metrics: Default::default(),
+            node_join: Default::default(),
         })
+    }
+
+    /// Serve `/cacerts` (`ca_pem`) and the node credentials endpoint, which
+    /// takes `token_secret` as its bearer and mints through `issuer`.
+    pub fn with_node_join(
+        self: Arc<Self>,
+        ca_pem: String,
+        token_secret: String,
+        issuer: Arc<dyn handlers::node_join::NodeCredentialIssuer>,
+    ) -> Arc<Self> {
+        let _ = self.node_join.set(handlers::node_join::NodeJoin {
+            ca_pem,
+            secret: token_secret,
+            issuer,
+        });
+        self
     }
 
     /// Handle one request from a client with an optional certificate identity.
@@ -51,6 +69,10 @@ impl ApiServer {
         cert_user: Option<UserInfo>,
     ) -> Resp {
         let path = req.uri().path().to_string();
+        // Joining nodes have no identity yet: the join token is their credential.
+        if handlers::node_join::is_join_path(&path) {
+            return handlers::node_join::handle(self.node_join.get(), req).await;
+        }
         let user = cert_user.or_else(|| {
             self.authn.from_header(
                 req.headers()

@@ -2,7 +2,9 @@
 //! (SANs: localhost, 127.0.0.1, the hostname, the machine's addresses and
 //! `--tls-san` extras) and an admin client certificate in `system:masters`.
 //! Created on first start, reused afterwards (the serving certificate is
-//! re-issued when the wanted SANs change).
+//! re-issued when the wanted SANs change). Also the API server's client
+//! certificate for kubelets, node credentials (a kubelet's client and
+//! serving certificates) and the kubelet server's TLS settings.
 
 use anyhow::{Context, anyhow};
 use rcgen::{
@@ -19,6 +21,8 @@ pub struct Pki {
     pub ca_pem: String,
     pub admin_cert_pem: String,
     pub admin_key_pem: String,
+    ca_key_pem: String,
+    kubelet_client: Arc<rustls::ClientConfig>,
 }
 
 /// Write a file only its owner can read, atomically (temp file, fsync, rename).
@@ -153,37 +157,188 @@ pub fn ensure(dir: &Path, extra_sans: &[String]) -> anyhow::Result<Pki> {
         write_private(&sans_p, &sans.join("\n"))?;
     }
 
-    let (admin_cert_p, admin_key_p) = (dir.join("client-admin.crt"), dir.join("client-admin.key"));
-    let (admin_cert_pem, admin_key_pem) = match (read(&admin_cert_p), read(&admin_key_p)) {
-        (Some(c), Some(k)) => (c, k),
-        _ => {
-            let key = KeyPair::generate()?;
-            let mut p = CertificateParams::new(Vec::<String>::new())?;
-            p.distinguished_name
-                .push(DnType::CommonName, "system:admin");
-            p.distinguished_name
-                .push(DnType::OrganizationName, "system:masters");
-            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-            p.key_usages = vec![
-                KeyUsagePurpose::DigitalSignature,
-                KeyUsagePurpose::KeyEncipherment,
-            ];
-            p.not_after = rcgen::date_time_ymd(2036, 1, 1);
-            let cert = p.signed_by(&key, &issuer)?;
-            write_private(&admin_key_p, &key.serialize_pem())?;
-            write_private(&admin_cert_p, &cert.pem())?;
-            (cert.pem(), key.serialize_pem())
-        }
-    };
+    let (admin_cert_pem, admin_key_pem) = client_cert(
+        &issuer,
+        dir,
+        "client-admin",
+        "system:admin",
+        "system:masters",
+    )?;
+    // How the API server proves itself to kubelets (logs, exec, port-forward).
+    let (kc_cert, kc_key) = client_cert(
+        &issuer,
+        dir,
+        "client-kube-apiserver",
+        "kube-apiserver-kubelet-client",
+        "system:masters",
+    )?;
+    let kubelet_client = client_config(&ca_pem, &kc_cert, &kc_key)?;
     Ok(Pki {
         dir: dir.to_path_buf(),
         ca_pem,
         admin_cert_pem,
         admin_key_pem,
+        ca_key_pem,
+        kubelet_client,
     })
 }
 
+/// Load `DIR/NAME.crt`/`.key`, or issue a client certificate CN=`cn`, O=`org`.
+fn client_cert(
+    issuer: &Issuer<'_, KeyPair>,
+    dir: &Path,
+    name: &str,
+    cn: &str,
+    org: &str,
+) -> anyhow::Result<(String, String)> {
+    let (cert_p, key_p) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    if let (Some(c), Some(k)) = (read(&cert_p), read(&key_p)) {
+        return Ok((c, k));
+    }
+    let (cert, key) = issue(issuer, cn, &[org], &[], ExtendedKeyUsagePurpose::ClientAuth)?;
+    write_private(&key_p, &key)?;
+    write_private(&cert_p, &cert)?;
+    Ok((cert, key))
+}
+
+/// A leaf certificate signed by `issuer`: (cert PEM, key PEM).
+fn issue(
+    issuer: &Issuer<'_, KeyPair>,
+    cn: &str,
+    orgs: &[&str],
+    sans: &[String],
+    usage: ExtendedKeyUsagePurpose,
+) -> anyhow::Result<(String, String)> {
+    let key = KeyPair::generate()?;
+    let mut p = CertificateParams::new(Vec::<String>::new())?;
+    p.subject_alt_names = sans.iter().map(|s| san(s)).collect::<anyhow::Result<_>>()?;
+    p.distinguished_name.push(DnType::CommonName, cn);
+    for o in orgs {
+        p.distinguished_name.push(DnType::OrganizationName, *o);
+    }
+    p.extended_key_usages = vec![usage];
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    p.not_after = rcgen::date_time_ymd(2036, 1, 1);
+    let cert = p.signed_by(&key, issuer)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+fn roots(ca_pem: &str) -> anyhow::Result<rustls::RootCertStore> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c?)?;
+    }
+    Ok(roots)
+}
+
+/// TLS for a client that trusts only `ca_pem` and presents `cert`/`key`.
+pub fn client_config(
+    ca_pem: &str,
+    cert_pem: &str,
+    key_pem: &str,
+) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(cert_pem.as_bytes()).collect::<Result<_, _>>()?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())?;
+    let cfg = rustls::ClientConfig::builder()
+        .with_root_certificates(roots(ca_pem)?)
+        .with_client_auth_cert(certs, key)?;
+    Ok(Arc::new(cfg))
+}
+
+/// TLS for the kubelet server: its serving certificate, and only clients
+/// with a certificate from the cluster CA (the API server, other nodes).
+pub fn kubelet_server_config(
+    ca_pem: &str,
+    cert_pem: &str,
+    key_pem: &str,
+) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(cert_pem.as_bytes()).collect::<Result<_, _>>()?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())?;
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder(Arc::new(roots(ca_pem)?)).build()?;
+    let mut cfg = rustls::ServerConfig::builder()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)?;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
+}
+
+/// Mints node credentials with the cluster CA: what `rkube server` hands
+/// joining agents, and what it gives its own in-process agent.
+pub struct NodeIssuer {
+    ca_pem: String,
+    ca_key_pem: String,
+}
+
+impl NodeIssuer {
+    pub fn credentials(
+        &self,
+        node: &str,
+        ips: &[std::net::IpAddr],
+    ) -> anyhow::Result<apiserver::NodeCredentials> {
+        let ca_key = KeyPair::from_pem(&self.ca_key_pem).context("reading ca.key")?;
+        let issuer = Issuer::from_ca_cert_pem(&self.ca_pem, ca_key).context("reading ca.crt")?;
+        let user = format!("system:node:{node}");
+        let (client_cert_pem, client_key_pem) = issue(
+            &issuer,
+            &user,
+            &["system:nodes"],
+            &[],
+            ExtendedKeyUsagePurpose::ClientAuth,
+        )?;
+        let mut sans = vec![node.to_string()];
+        sans.extend(ips.iter().map(|ip| ip.to_string()));
+        let (serving_cert_pem, serving_key_pem) = issue(
+            &issuer,
+            &user,
+            &["system:nodes"],
+            &sans,
+            ExtendedKeyUsagePurpose::ServerAuth,
+        )?;
+        Ok(apiserver::NodeCredentials {
+            ca_pem: self.ca_pem.clone(),
+            client_cert_pem,
+            client_key_pem,
+            serving_cert_pem,
+            serving_key_pem,
+        })
+    }
+}
+
+impl apiserver::NodeCredentialIssuer for NodeIssuer {
+    fn issue(
+        &self,
+        node: &str,
+        ips: &[std::net::IpAddr],
+    ) -> Result<apiserver::NodeCredentials, String> {
+        self.credentials(node, ips).map_err(|e| format!("{e:#}"))
+    }
+}
+
 impl Pki {
+    /// TLS for the API server's connections to kubelets: trusts the cluster
+    /// CA, presents `kube-apiserver-kubelet-client` (in `system:masters`).
+    #[allow(dead_code)] // for ApiServer::with_kubelet_client (see cli/server.rs)
+    pub fn kubelet_client_config(&self) -> Arc<rustls::ClientConfig> {
+        self.kubelet_client.clone()
+    }
+
+    /// The node credential issuer backed by this CA.
+    pub fn node_issuer(&self) -> NodeIssuer {
+        NodeIssuer {
+            ca_pem: self.ca_pem.clone(),
+            ca_key_pem: self.ca_key_pem.clone(),
+        }
+    }
+
     /// TLS for the API server: the serving certificate; client certificates
     /// signed by the CA are verified when offered but not required.
     pub fn server_config(&self) -> anyhow::Result<Arc<rustls::ServerConfig>> {

@@ -1,9 +1,11 @@
-//! `rkube`: Kubernetes in one binary. `rkube server` runs the control plane.
+//! `rkube`: Kubernetes in one binary. `rkube server` runs the control plane
+//! (and a node), `rkube agent` joins more nodes, `rkube token` prints the join token.
 
 mod bootstrap;
 mod certs;
 mod cli;
 mod datastore;
+mod join;
 mod kubeconfig;
 
 use clap::Parser;

@@ -1,7 +1,9 @@
 //! Command-line interface: one file per verb.
 
+pub mod agent;
 pub mod server;
 pub mod sim_nodes;
+pub mod token;
 
 use clap::{Parser, Subcommand};
 
@@ -16,6 +18,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the control plane (API server with its embedded datastore).
     Server(server::ServerArgs),
+    /// Join a cluster as a node: containerd and the kubelet.
+    Agent(agent::AgentArgs),
+    /// Print the server's join token.
+    Token(token::TokenArgs),
     /// Run simulated nodes (no containers) against a cluster, for testing at scale.
     SimNodes(sim_nodes::SimNodesArgs),
 }
@@ -23,6 +29,8 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Server(args) => server::run(args).await,
+        Command::Agent(args) => agent::run(args).await,
+        Command::Token(args) => token::run(args).await,
         Command::SimNodes(args) => sim_nodes::run(args).await,
     }
 }

@@ -1,6 +1,8 @@
-//! `rkube server`: certificates, datastore, registry, API server.
+//! `rkube server`: certificates, join token, datastore, registry, API
+//! server, controllers, scheduler, and this machine's node (unless
+//! `--disable-agent`).
 
-use crate::{bootstrap, certs, datastore, kubeconfig};
+use crate::{bootstrap, certs, datastore, join, kubeconfig};
 use anyhow::Context;
 use apiserver::{AllowAuthenticated, ApiServer, Authenticator};
 use clap::Args;
@@ -26,9 +28,11 @@ pub struct ServerArgs {
     /// or `memory://` (nothing survives a restart; for tests).
     #[arg(long, default_value = "", value_name = "URL")]
     pub datastore_endpoint: String,
-    /// Run the control plane only, without a local node agent (currently the only mode).
+    /// Run the control plane only, without the local node (containerd and kubelet).
     #[arg(long)]
     pub disable_agent: bool,
+    #[command(flatten)]
+    pub node: crate::cli::agent::NodeArgs,
     /// Extra subject alternative names (hostnames or IPs) for the serving certificate. Repeatable.
     #[arg(long = "tls-san", value_name = "NAME")]
     pub tls_san: Vec<String>,
@@ -59,6 +63,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating --data-dir {}", args.data_dir.display()))?;
     let tls_dir = args.data_dir.join("server").join("tls");
     let pki = certs::ensure(&tls_dir, &args.tls_san).context("preparing certificates")?;
+    let token = join::ensure_server_token(&args.data_dir, &pki.ca_pem).context("join token")?;
     let store = datastore::open(&args.datastore_endpoint, &args.data_dir)?;
     let registry = registry::engine::Registry::new(store)
         .await
@@ -109,11 +114,18 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         authn,
         Arc::new(AllowAuthenticated),
         format!("{}:{}", local.ip(), local.port()),
+    )
+    // .with_kubelet_client(pki.kubelet_client_config())
+    .with_node_join(
+        pki.ca_pem.clone(),
+        token.secret.clone(),
+        Arc::new(pki.node_issuer()),
     );
     tracing::info!(%url, kubeconfig = %kc_path.display(), "rkube server listening");
     eprintln!(
-        "rkube server listening on {url}\nkubeconfig: {}",
-        kc_path.display()
+        "rkube server listening on {url}\nkubeconfig: {}\njoin token: {}",
+        kc_path.display(),
+        token.format()
     );
     let serving = tokio::spawn(apiserver::serve(
         listener,
@@ -139,7 +151,25 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             }))
         }
     };
+    let (stop_node, node_stopped) = tokio::sync::watch::channel(false);
+    let node = (!args.disable_agent).then(|| {
+        let mut stopped = node_stopped;
+        crate::cli::agent::spawn_local(
+            args.node.clone(),
+            args.data_dir.clone(),
+            pki.node_issuer(),
+            url.clone(),
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        )
+    });
     let result = serving.await;
+    if let Some(node) = node {
+        let _ = stop_node.send(true);
+        // The kubelet gets a moment to stop cleanly; the API is gone anyway.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), node).await;
+    }
     controllers.abort();
     scheduler.abort();
     if let Some(sim) = sim {

@@ -150,6 +150,8 @@ impl Server {
             .arg(data_dir)
             .args(["--bind-address", "127.0.0.1"])
             .args(["--https-port", &port.to_string()])
+            // No containers in these tests: the control plane only.
+            .arg("--disable-agent")
             .args(extra)
             .env(
                 "RUST_LOG",
