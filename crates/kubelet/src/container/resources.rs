@@ -30,7 +30,7 @@ pub(crate) fn parse(q: &Quantity) -> Option<Q> {
     Q::parse(&q.0).ok()
 }
 
-fn get<'a>(m: Option<&'a BTreeMap<String, Quantity>>, name: &str) -> Option<Q> {
+fn get(m: Option<&BTreeMap<String, Quantity>>, name: &str) -> Option<Q> {
     m.and_then(|m| m.get(name)).and_then(parse)
 }
 

@@ -79,7 +79,7 @@ pub fn mount_points() -> io::Result<Vec<PathBuf>> {
 
 pub fn is_mount_point(dir: &Path) -> io::Result<bool> {
     let dir = std::fs::canonicalize(dir)?;
-    Ok(mount_points()?.iter().any(|m| *m == dir))
+    Ok(mount_points()?.contains(&dir))
 }
 
 /// Mount points at or below `dir`, deepest first.

@@ -2,7 +2,7 @@
 //! volume's `type` with upstream's messages.
 
 use std::io;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 /// Check `path` against `type_` (`DirectoryOrCreate`, `File`, …; empty or
@@ -57,5 +57,3 @@ fn make_file(path: &Path) -> io::Result<()> {
         .open(path)
         .map(drop)
 }
-
-use std::os::unix::fs::DirBuilderExt;
