@@ -12,7 +12,7 @@ use crate::cri::{api, labels};
 use crate::images::PullError;
 use async_trait::async_trait;
 use informer::EventType;
-use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret, Service};
 use kube::Api;
 use std::time::Duration;
 
@@ -31,6 +31,13 @@ impl EnvSources for ApiEnvSources {
         Api::<Secret>::namespaced(self.0.clone(), namespace)
             .get_opt(name)
             .await
+            .map_err(|e| e.to_string())
+    }
+    async fn services(&self, namespace: &str) -> Result<Vec<Service>, String> {
+        Api::<Service>::namespaced(self.0.clone(), namespace)
+            .list(&Default::default())
+            .await
+            .map(|l| l.items)
             .map_err(|e| e.to_string())
     }
 }
@@ -105,7 +112,15 @@ impl Inner {
         let mut mounts = volumes
             .mounts_for(c)
             .map_err(|e| (fail("CreateContainerConfigError", e.to_string()), None))?;
-        if let Some(m) = self.termination_log_mount(uid, c, restart_count).await {
+        // The volumes already mount a fresh termination-log file; older
+        // volume code did not, so add one only when it is missing.
+        let tpath = c
+            .termination_message_path
+            .as_deref()
+            .unwrap_or("/dev/termination-log");
+        if !mounts.iter().any(|m| m.container_path == tpath)
+            && let Some(m) = self.termination_log_mount(uid, c, restart_count).await
+        {
             mounts.push(m);
         }
         let log_dir = std::path::Path::new(&sb.config.log_directory).join(&c.name);

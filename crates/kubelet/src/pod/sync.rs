@@ -123,7 +123,7 @@ impl Inner {
 
     async fn sync_running(&self, pod: &Arc<Pod>, uid: &str) -> Result<Option<Duration>, SyncError> {
         let mut rt = runtime::gather(&self.cri, uid).await?;
-        let volumes = match self.volumes.setup(pod).await {
+        let mut volumes = match self.volumes.setup(pod).await {
             Ok(v) => v,
             Err(e) => {
                 self.recorder.event(
@@ -216,6 +216,17 @@ impl Inner {
             return Err(SyncError::Other("sandbox not ready".into()));
         };
         let ip = sb.ip.clone();
+        let host_network = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.host_network)
+            .unwrap_or(false);
+        if !host_network {
+            let ips: Vec<String> = ip.iter().cloned().collect();
+            if let Err(e) = volumes.write_etc_hosts(pod, &ips) {
+                tracing::warn!(pod = %super::format_pod(pod), "/etc/hosts: {e}");
+            }
+        }
         let sctx = SandboxCtx {
             id: &sb.id,
             config: &sb_config,
