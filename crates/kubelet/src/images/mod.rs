@@ -2,6 +2,9 @@
 //! back-off), importing air-gapped archives, and the images rkube builds
 //! itself (the pause image). (Interface placeholder: the runtime work fills it in.)
 
+pub mod builtin;
+pub mod oci;
+
 use crate::cri::DynCri;
 use k8s_openapi::api::core::v1::{Container, Pod, Secret};
 use std::path::Path;
