@@ -3,11 +3,13 @@
 //! itself (the pause image). (Interface placeholder: the runtime work fills it in.)
 
 pub mod builtin;
+pub mod import;
 pub mod oci;
+
+pub use import::{import_dir, import_file, import_pause_image};
 
 use crate::cri::DynCri;
 use k8s_openapi::api::core::v1::{Container, Pod, Secret};
-use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
@@ -51,11 +53,4 @@ impl ImagePuller {
         let _ = (pod, pull_secrets, &self.cri);
         Ok(container.image.clone().unwrap_or_default())
     }
-}
-
-/// Import every image archive (`*.tar`, OCI layout or docker archive) in `dir`
-/// into the runtime at `containerd_socket` (namespace `k8s.io`); returns the files imported.
-pub async fn import_dir(containerd_socket: &Path, dir: &Path) -> Result<Vec<String>, ImportError> {
-    let _ = (containerd_socket, dir);
-    Ok(vec![])
 }
