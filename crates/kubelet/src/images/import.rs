@@ -38,6 +38,16 @@ pub async fn import_file(
     containerd_socket: &Path,
     file: &Path,
 ) -> Result<Vec<String>, ImportError> {
+    // ctr would wait ~10 s to dial a socket that is not there.
+    if !tokio::fs::try_exists(containerd_socket)
+        .await
+        .unwrap_or(false)
+    {
+        return Err(failed(
+            file,
+            format!("no containerd socket at {}", containerd_socket.display()),
+        ));
+    }
     let mut cmd = tokio::process::Command::new("ctr");
     cmd.arg("--address")
         .arg(containerd_socket)
