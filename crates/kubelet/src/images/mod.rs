@@ -1,10 +1,17 @@
 //! Images: pulls with imagePullPolicy and imagePullSecrets (with per-image
 //! back-off), importing air-gapped archives, and the images rkube builds
-//! itself (the pause image). (Interface placeholder: the runtime work fills it in.)
+//! itself (the pause image and the busybox test image).
 
-use crate::cri::DynCri;
-use k8s_openapi::api::core::v1::{Container, Pod, Secret};
-use std::path::Path;
+pub mod auth;
+pub mod backoff;
+pub mod builtin;
+pub mod import;
+pub mod oci;
+pub mod puller;
+pub mod reference;
+
+pub use import::{import_dir, import_file, import_pause_image};
+pub use puller::ImagePuller;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
@@ -22,37 +29,4 @@ pub enum PullError {
 pub enum ImportError {
     #[error("importing {file}: {message}")]
     Failed { file: String, message: String },
-}
-
-/// Pulls the images pods need, honouring imagePullPolicy, with upstream's
-/// back-off between failed pulls of one image, and Pulling/Pulled/Failed/BackOff events.
-#[derive(Clone)]
-pub struct ImagePuller {
-    cri: DynCri,
-    #[allow(dead_code)]
-    recorder: informer::Recorder,
-}
-
-impl ImagePuller {
-    pub fn new(cri: DynCri, recorder: informer::Recorder) -> Self {
-        ImagePuller { cri, recorder }
-    }
-
-    /// Make `container`'s image present; returns the image reference to run.
-    pub async fn ensure_image(
-        &self,
-        pod: &Pod,
-        container: &Container,
-        pull_secrets: &[Secret],
-    ) -> Result<String, PullError> {
-        let _ = (pod, pull_secrets, &self.cri);
-        Ok(container.image.clone().unwrap_or_default())
-    }
-}
-
-/// Import every image archive (`*.tar`, OCI layout or docker archive) in `dir`
-/// into the runtime at `containerd_socket` (namespace `k8s.io`); returns the files imported.
-pub async fn import_dir(containerd_socket: &Path, dir: &Path) -> Result<Vec<String>, ImportError> {
-    let _ = (containerd_socket, dir);
-    Ok(vec![])
 }

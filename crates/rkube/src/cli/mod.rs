@@ -1,6 +1,7 @@
 //! Command-line interface: one file per verb.
 
 pub mod agent;
+pub mod images;
 pub mod server;
 pub mod sim_nodes;
 pub mod token;
@@ -24,6 +25,8 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Run simulated nodes (no containers) against a cluster, for testing at scale.
     SimNodes(sim_nodes::SimNodesArgs),
+    /// The node's container images: import archives, list, build rkube's own.
+    Images(images::ImagesArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -32,5 +35,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agent(args) => agent::run(args).await,
         Command::Token(args) => token::run(args).await,
         Command::SimNodes(args) => sim_nodes::run(args).await,
+        Command::Images(args) => images::run(args).await,
     }
 }
