@@ -197,6 +197,11 @@ pub async fn run_node(
             })
             .await
             .context("starting containerd")?;
+            // The sandbox image is rkube's own, built from the host's
+            // busybox: nothing to pull, even without a registry.
+            kubelet::images::import_pause_image(c.socket(), agent_dir)
+                .await
+                .context("importing the pause image")?;
             match kubelet::images::import_dir(c.socket(), &agent_dir.join("images")).await {
                 Ok(files) if !files.is_empty() => tracing::info!(?files, "imported image archives"),
                 Ok(_) => {}
