@@ -52,7 +52,7 @@ impl ApiServer {
     /// `kube-apiserver-kubelet-client`, signed by the CA the kubelets
     /// trust) and trusting the CA that signed the kubelets' serving
     /// certificates. ALPN is forced to HTTP/1.1 (upgrades need it).
-    /// Without one, the kubelet subresources answer 503.
+    /// Without one, the kubelet subresources answer 502.
     pub fn with_kubelet_client(self: Arc<Self>, tls: Arc<rustls::ClientConfig>) -> Arc<Self> {
         self.set_kubelet_client(tls);
         self

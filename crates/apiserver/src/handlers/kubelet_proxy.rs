@@ -6,7 +6,8 @@
 //! Log bodies stream through unbuffered (`logs -f`); HTTP/1.1 upgrades
 //! (WebSocket, SPDY) are proxied transparently: the kubelet's 101 goes back
 //! to the client and bytes are copied both ways between the two upgraded
-//! connections.
+//! connections. Failing to reach a kubelet is a 502 naming the node, not
+//! a 503: clients (kube-rs) retry 503s for minutes.
 
 use crate::codec::{self, Resp};
 use crate::request::RequestInfo;
@@ -100,11 +101,10 @@ pub async fn handle(
             (node.to_string(), path, query)
         }
         _ => {
-            return Err(ApiError::new(
-                503,
-                "ServiceUnavailable",
-                format!("{}/{sub} is not served by this API server", res.plural),
-            ));
+            return Err(ApiError::bad_request(format!(
+                "{}/{sub} is not served by this API server",
+                res.plural
+            )));
         }
     };
     let (host, port) = node_endpoint(srv, &node).await?;
@@ -186,7 +186,7 @@ async fn node_endpoint(srv: &Arc<ApiServer>, node: &str) -> Result<(String, u16)
         .catalog()
         .find("", "v1", "nodes")
         .ok_or_else(|| ApiError::internal("the nodes resource is not registered"))?;
-    let unavailable = |why: String| ApiError::new(503, "ServiceUnavailable", why);
+    let unavailable = |why: String| ApiError::new(502, "BadGateway", why);
     let obj = match srv.registry.get(&nodes, "", node, "").await {
         Ok(o) => o,
         Err(e) if e.code == 404 => {
@@ -247,8 +247,8 @@ async fn forward(
 ) -> Result<Resp, ApiError> {
     let unavailable = |what: String| {
         ApiError::new(
-            503,
-            "ServiceUnavailable",
+            502,
+            "BadGateway",
             format!("error reaching the kubelet of node \"{node}\" at {host}:{port}: {what}"),
         )
     };
