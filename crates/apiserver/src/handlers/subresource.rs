@@ -106,7 +106,7 @@ pub async fn handle(
             let out = reg.finalize_namespace(name, &obj, &opts).await?;
             Ok(render_object(res, out, &Output::Plain, StatusCode::OK, reg))
         }
-        (sub, _) if matches!(sub, "log" | "exec" | "attach" | "portforward" | "proxy") => {
+        ("log" | "exec" | "attach" | "portforward" | "proxy", _) => {
             super::kubelet_proxy::handle(srv, res, info, parts, body).await
         }
         _ => Err(ApiError::method_not_allowed(
