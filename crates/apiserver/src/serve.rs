@@ -26,6 +26,8 @@ pub struct ApiServer {
     pub(crate) openapi: handlers::openapi::OpenApiCache,
     pub(crate) metrics: crate::metrics::Metrics,
     pub(crate) node_join: std::sync::OnceLock<handlers::node_join::NodeJoin>,
+    /// TLS to the kubelets (logs, exec, attach, port-forward, node proxy).
+    kubelet_client: std::sync::RwLock<Option<Arc<rustls::ClientConfig>>>,
 }
 
 impl ApiServer {
@@ -43,6 +45,7 @@ impl ApiServer {
             openapi: Default::default(),
             metrics: Default::default(),
             node_join: Default::default(),
+            kubelet_client: Default::default(),
         })
     }
 
@@ -60,6 +63,30 @@ impl ApiServer {
             issuer,
         });
         self
+    }
+
+    /// How this server reaches kubelets: a client configuration holding the
+    /// API server's kubelet-client certificate (any CN, e.g.
+    /// `kube-apiserver-kubelet-client`, signed by the CA the kubelets
+    /// trust) and trusting the CA that signed the kubelets' serving
+    /// certificates. ALPN is forced to HTTP/1.1 (upgrades need it).
+    /// Without one, the kubelet subresources answer 502.
+    pub fn with_kubelet_client(self: Arc<Self>, tls: Arc<rustls::ClientConfig>) -> Arc<Self> {
+        self.set_kubelet_client(tls);
+        self
+    }
+
+    /// As [`ApiServer::with_kubelet_client`], on a running server.
+    pub fn set_kubelet_client(&self, tls: Arc<rustls::ClientConfig>) {
+        let mut cfg = (*tls).clone();
+        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        if let Ok(mut slot) = self.kubelet_client.write() {
+            *slot = Some(Arc::new(cfg));
+        }
+    }
+
+    pub(crate) fn kubelet_client(&self) -> Option<Arc<rustls::ClientConfig>> {
+        self.kubelet_client.read().ok().and_then(|c| c.clone())
     }
 
     /// Handle one request from a client with an optional certificate identity.

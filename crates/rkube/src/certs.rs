@@ -326,7 +326,6 @@ impl apiserver::NodeCredentialIssuer for NodeIssuer {
 impl Pki {
     /// TLS for the API server's connections to kubelets: trusts the cluster
     /// CA, presents `kube-apiserver-kubelet-client` (in `system:masters`).
-    #[allow(dead_code)] // for ApiServer::with_kubelet_client (see cli/server.rs)
     pub fn kubelet_client_config(&self) -> Arc<rustls::ClientConfig> {
         self.kubelet_client.clone()
     }

@@ -16,6 +16,12 @@ pub const TOKEN: &str = "test-admin-token";
 pub struct TestServer {
     pub url: String,
     pub ca_pem: String,
+    /// The CA's private key, for tests that issue more certificates
+    /// (kubelet serving and kubelet-client certificates).
+    pub ca_key_pem: String,
+    /// The running server, for settings made after start
+    /// (`set_kubelet_client`).
+    pub api: Arc<ApiServer>,
     /// Holds ca.crt, admin.crt and admin.key for the kubeconfigs.
     pki: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -47,6 +53,7 @@ impl TestServer {
         ];
         let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
         let ca_pem = ca_cert.pem();
+        let ca_key_pem = ca_key.serialize_pem();
         let issuer = Issuer::new(ca_params, ca_key);
 
         // Serving certificate for 127.0.0.1 and localhost.
@@ -111,7 +118,7 @@ impl TestServer {
         tokio::spawn(apiserver::serve(
             listener,
             Arc::new(tls),
-            server,
+            server.clone(),
             async move {
                 let _ = rx.await;
             },
@@ -124,6 +131,8 @@ impl TestServer {
         let ts = TestServer {
             url: format!("https://{addr}"),
             ca_pem,
+            ca_key_pem,
+            api: server,
             pki,
             shutdown: Some(tx),
         };

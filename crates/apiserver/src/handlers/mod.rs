@@ -1,6 +1,7 @@
 //! Request handlers, one file per family of endpoints.
 
 pub mod discovery;
+mod kubelet_proxy;
 pub mod node_join;
 pub mod openapi;
 pub mod resource;

@@ -1,7 +1,6 @@
 //! Subresources other than `status`: `scale` (get, update, patch),
 //! `pods/binding`, `pods/eviction` and `namespaces/finalize`. The node-side
-//! ones (log, exec, attach, portforward, proxy) need a kubelet, which comes
-//! with the node agent.
+//! ones (log, exec, attach, portforward, proxy) go to `kubelet_proxy`.
 
 use super::resource::{render_object, write_options};
 use crate::authn::UserInfo;
@@ -107,22 +106,8 @@ pub async fn handle(
             let out = reg.finalize_namespace(name, &obj, &opts).await?;
             Ok(render_object(res, out, &Output::Plain, StatusCode::OK, reg))
         }
-        (sub, _) if matches!(sub, "log" | "exec" | "attach" | "portforward" | "proxy") => {
-            let obj = reg.get(res, ns, name, "").await?;
-            let node = obj
-                .pointer("/spec/nodeName")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if res.plural == "pods" && node.is_empty() {
-                return Err(ApiError::bad_request(format!(
-                    "pod {name} does not have a host assigned"
-                )));
-            }
-            Err(ApiError::new(
-                503,
-                "ServiceUnavailable",
-                format!("{sub} needs the node agent, which is not running for node {node:?}"),
-            ))
+        ("log" | "exec" | "attach" | "portforward" | "proxy", _) => {
+            super::kubelet_proxy::handle(srv, res, info, parts, body).await
         }
         _ => Err(ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",

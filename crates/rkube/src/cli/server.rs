@@ -115,7 +115,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         Arc::new(AllowAuthenticated),
         format!("{}:{}", local.ip(), local.port()),
     )
-    // .with_kubelet_client(pki.kubelet_client_config())
+    .with_kubelet_client(pki.kubelet_client_config())
     .with_node_join(
         pki.ca_pem.clone(),
         token.secret.clone(),
