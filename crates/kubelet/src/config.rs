@@ -33,6 +33,9 @@ pub struct KubeletConfig {
     pub lease_interval: std::time::Duration,
     /// How often node status is posted when nothing changed (upstream 5 min; 10 s when changed).
     pub node_status_report_interval: std::time::Duration,
+    /// Hard eviction thresholds: below them the node reports memory, disk
+    /// or PID pressure (and gets the matching NoSchedule taint).
+    pub eviction_hard: crate::node::status::Thresholds,
 }
 
 impl KubeletConfig {
@@ -53,6 +56,7 @@ impl KubeletConfig {
             static_pod_path: None,
             lease_interval: std::time::Duration::from_secs(10),
             node_status_report_interval: std::time::Duration::from_secs(60),
+            eviction_hard: Default::default(),
         }
     }
 }

@@ -91,10 +91,17 @@ where
     let err = forward(stderr.map(|s| s.split().0), ws::CHANNEL_STDERR, tx.clone());
     let output = async {
         tokio::join!(out, err);
-        match error {
-            Some(s) => s.split().0.read_to_end().await.unwrap_or_default(),
-            None => Vec::new(),
+        // Keep what arrived even if the stream then ends in a reset: the
+        // runtime may reset its streams as it closes the connection, right
+        // after writing the Status.
+        let mut status = Vec::new();
+        if let Some(s) = error {
+            let mut r = s.split().0;
+            while let Some(Ok(b)) = r.recv().await {
+                status.extend_from_slice(&b);
+            }
         }
+        status
     };
     tokio::pin!(input);
     tokio::pin!(output);

@@ -3,7 +3,7 @@
 //! half-closes and resets are copied both ways. Exec, attach and
 //! port-forward all reduce to this when both ends speak SPDY.
 
-use crate::spdy::{Headers, Incoming, Session, SessionError, StreamReader, StreamWriter, session};
+use crate::spdy::{Headers, Incoming, Session, StreamReader, StreamWriter, session};
 
 /// Runs until either session ends. When upstream ends first, what it already
 /// sent is drained downstream; when downstream goes away, upstream is closed
@@ -49,7 +49,7 @@ pub async fn relay(downstream: Session, mut incoming: Incoming, upstream: Sessio
     downstream.close().await;
 }
 
-/// Copies one direction, passing FIN and RST_STREAM on.
+/// Copies one direction; the end of the source (FIN or reset) half-closes the sink.
 pub async fn copy(mut from: StreamReader, mut to: StreamWriter) {
     while let Some(item) = from.recv().await {
         match item {
@@ -58,10 +58,10 @@ pub async fn copy(mut from: StreamReader, mut to: StreamWriter) {
                     return;
                 }
             }
-            Err(SessionError::Reset(_)) => {
-                to.reset(session::RST_CANCEL);
-                return;
-            }
+            // A reset after data (containerd resets its streams as it closes
+            // the connection, right after writing the exit Status) ends the
+            // copy like a FIN: a RST_STREAM is a control frame and would
+            // overtake the data still queued for the peer.
             Err(_) => break,
         }
     }

@@ -93,6 +93,23 @@ pub fn local_addresses() -> Vec<String> {
     out
 }
 
+/// The address this machine reaches others from: the source address of
+/// its default route (a connected UDP socket sends nothing), else the first
+/// local IPv4 address. CNI bridges rkube made itself are never the answer
+/// unless nothing else exists.
+pub fn primary_address() -> Option<std::net::IpAddr> {
+    let routed = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| {
+            s.connect("192.0.2.255:9")
+                .or_else(|_| s.connect("8.8.8.8:53"))?;
+            s.local_addr()
+        })
+        .ok()
+        .map(|a| a.ip())
+        .filter(|ip| !ip.is_unspecified() && !ip.is_loopback());
+    routed.or_else(|| local_addresses().into_iter().find_map(|a| a.parse().ok()))
+}
+
 fn san(name: &str) -> anyhow::Result<SanType> {
     Ok(match name.parse::<std::net::IpAddr>() {
         Ok(ip) => SanType::IpAddress(ip),

@@ -242,7 +242,7 @@ pub async fn run(
         cri,
         kubelet_port,
         machine,
-        thresholds: status::Thresholds::default(),
+        thresholds: cfg.eviction_hard,
         last_posted: None,
     };
     // Tests shorten the report interval; sampling never waits longer than it.

@@ -49,6 +49,44 @@ impl Default for Thresholds {
     }
 }
 
+impl Thresholds {
+    /// Upstream's `--eviction-hard` syntax: `memory.available<100Mi,nodefs.available<10%`.
+    /// Signals not named keep their defaults.
+    pub fn parse(spec: &str) -> Result<Thresholds, String> {
+        let mut t = Thresholds::default();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (signal, value) = part
+                .split_once('<')
+                .ok_or_else(|| format!("{part:?}: expected SIGNAL<VALUE"))?;
+            let pct = |v: &str| -> Result<f64, String> {
+                v.strip_suffix('%')
+                    .and_then(|n| n.parse::<f64>().ok())
+                    .filter(|n| (0.0..=100.0).contains(n))
+                    .ok_or_else(|| format!("{part:?}: {signal} takes a percentage such as 10%"))
+            };
+            match signal {
+                "memory.available" => {
+                    t.memory_available = if value.ends_with('%') {
+                        return Err(format!(
+                            "{part:?}: memory.available takes a quantity such as 100Mi"
+                        ));
+                    } else {
+                        apimachinery::quantity::Quantity::parse(value)
+                            .ok()
+                            .and_then(|q| u64::try_from(q.value()).ok())
+                            .ok_or_else(|| format!("{part:?}: not a quantity"))?
+                    }
+                }
+                "nodefs.available" => t.nodefs_available_pct = pct(value)?,
+                "imagefs.available" => t.imagefs_available_pct = pct(value)?,
+                "pid.available" => t.pid_available_pct = pct(value)?,
+                other => return Err(format!("{part:?}: unknown eviction signal {other:?}")),
+            }
+        }
+        Ok(t)
+    }
+}
+
 /// Which pressures the readings show.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pressure {

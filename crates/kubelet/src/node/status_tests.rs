@@ -304,3 +304,22 @@ fn change_detection_ignores_heartbeats() {
         Some(10250)
     );
 }
+
+#[test]
+fn eviction_hard_flag_parses_upstream_syntax() {
+    let t = Thresholds::parse("memory.available<200Mi, nodefs.available<1%").unwrap();
+    assert_eq!(t.memory_available, 200 * 1024 * 1024);
+    assert_eq!(t.nodefs_available_pct, 1.0);
+    assert_eq!(
+        t.imagefs_available_pct, 15.0,
+        "unnamed signals keep defaults"
+    );
+    assert!(Thresholds::parse("nodefs.available<10").is_err());
+    assert!(Thresholds::parse("memory.available<5%").is_err());
+    assert!(
+        Thresholds::parse("cpu.available<1")
+            .unwrap_err()
+            .contains("unknown")
+    );
+    assert!(Thresholds::parse("nodefs.available=1%").is_err());
+}

@@ -57,6 +57,11 @@ pub struct NodeArgs {
     /// This node's pod subnet, for the CNI bridge.
     #[arg(long, default_value = "10.42.0.0/24", value_name = "CIDR")]
     pub pod_cidr: String,
+    /// Hard eviction thresholds, upstream's syntax; signals not named keep
+    /// upstream's defaults (memory.available<100Mi, nodefs.available<10%,
+    /// imagefs.available<15%).
+    #[arg(long, value_name = "SIGNAL<VALUE,...", value_parser = kubelet::node::status::Thresholds::parse)]
+    pub eviction_hard: Option<kubelet::node::status::Thresholds>,
 }
 
 /// What the node runs as: name and address resolved from the flags.
@@ -83,10 +88,7 @@ impl NodeArgs {
         };
         let ip = match self.node_ip {
             Some(ip) => ip,
-            None => certs::local_addresses()
-                .into_iter()
-                .find_map(|a| a.parse().ok())
-                .unwrap_or(IpAddr::from([127, 0, 0, 1])),
+            None => certs::primary_address().unwrap_or(IpAddr::from([127, 0, 0, 1])),
         };
         Ok(NodeIdentity { name, ip })
     }
@@ -182,6 +184,9 @@ pub async fn run_node(
     let mut cfg = kubelet::KubeletConfig::new(id.name.clone(), agent_dir, id.ip);
     cfg.port = node.kubelet_port;
     cfg.node_labels = labels;
+    if let Some(t) = &node.eviction_hard {
+        cfg.eviction_hard = *t;
+    }
 
     // Held for the node's lifetime: dropping it stops containerd.
     let mut _containerd = None;

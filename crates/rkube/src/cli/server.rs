@@ -201,5 +201,5 @@ async fn admin_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Clie
 /// The address other machines reach this one at: the first non-loopback
 /// IPv4 address, if there is one.
 fn primary_address() -> Option<String> {
-    certs::local_addresses().into_iter().next()
+    certs::primary_address().map(|ip| ip.to_string())
 }

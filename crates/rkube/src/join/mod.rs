@@ -203,10 +203,9 @@ pub fn local_credentials(
     node: &str,
     ips: &[IpAddr],
 ) -> anyhow::Result<NodeCredentials> {
-    let creds = match files.load() {
-        Some(c) => c,
-        None => issuer.credentials(node, ips)?,
-    };
+    // The server's own node is issued fresh credentials on every start
+    // (cheap, local): its name or address may have changed since.
+    let creds = issuer.credentials(node, ips)?;
     files.store(&creds, server)?;
     Ok(creds)
 }
