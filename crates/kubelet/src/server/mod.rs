@@ -2,6 +2,7 @@
 //! port-forward and stats, for the API server to proxy to.
 //! (Interface placeholder: the server work fills it in.)
 
+pub mod stats;
 pub mod streaming;
 
 use crate::cri::DynCri;
