@@ -25,6 +25,7 @@ pub struct ApiServer {
     pub advertise: String,
     pub(crate) openapi: handlers::openapi::OpenApiCache,
     pub(crate) metrics: crate::metrics::Metrics,
+    pub(crate) metrics_api: crate::metrics_api::MetricsApi,
 }
 
 impl ApiServer {
@@ -41,6 +42,7 @@ impl ApiServer {
             advertise,
             openapi: Default::default(),
             metrics: Default::default(),
+            metrics_api: Default::default(),
         })
     }
 
@@ -116,6 +118,9 @@ impl ApiServer {
                 path: String::new(),
             };
             self.authorize(user, &attrs)?;
+            if info.group == crate::metrics_api::objects::GROUP {
+                return crate::metrics_api::handle(self, info, query, req.headers()).await;
+            }
             return handlers::resource::handle(self, req, info, query, user).await;
         }
         self.authorize(
