@@ -16,6 +16,8 @@ pub const TOKEN: &str = "test-admin-token";
 pub struct TestServer {
     pub url: String,
     pub ca_pem: String,
+    /// The server itself, for tests that configure it after start.
+    pub server: Arc<ApiServer>,
     /// Holds ca.crt, admin.crt and admin.key for the kubeconfigs.
     pki: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -111,7 +113,7 @@ impl TestServer {
         tokio::spawn(apiserver::serve(
             listener,
             Arc::new(tls),
-            server,
+            server.clone(),
             async move {
                 let _ = rx.await;
             },
@@ -124,6 +126,7 @@ impl TestServer {
         let ts = TestServer {
             url: format!("https://{addr}"),
             ca_pem,
+            server,
             pki,
             shutdown: Some(tx),
         };
