@@ -29,7 +29,10 @@ impl KubeletFetcher for FakeKubelet {
         node: &'a NodeTarget,
     ) -> BoxFuture<'a, Result<String, FetchError>> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        assert_eq!((node.name.as_str(), node.address.as_str()), ("n1", "10.0.0.1"));
+        assert_eq!(
+            (node.name.as_str(), node.address.as_str()),
+            ("n1", "10.0.0.1")
+        );
         let ts = 1_700_000_000_000 + n * 1000;
         Box::pin(async move {
             Ok(format!(
@@ -103,7 +106,12 @@ async fn get(client: &kube::Client, path: &str, accept: Option<&str>) -> (u16, V
 
 async fn axum_body(resp: http::Response<kube::client::Body>) -> Vec<u8> {
     use http_body_util::BodyExt;
-    resp.into_body().collect().await.unwrap().to_bytes().to_vec()
+    resp.into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec()
 }
 
 #[tokio::test]
@@ -151,7 +159,11 @@ async fn discovery_lists_the_metrics_group() {
     // kube-rs discovery (what clients build on) finds the kinds too.
     let d = kube::Discovery::new(c.clone()).run().await.unwrap();
     let g = d.get("metrics.k8s.io").expect("group");
-    assert!(g.recommended_resources().iter().any(|(r, _)| r.kind == "PodMetrics"));
+    assert!(
+        g.recommended_resources()
+            .iter()
+            .any(|(r, _)| r.kind == "PodMetrics")
+    );
 }
 
 #[tokio::test]
@@ -238,7 +250,12 @@ async fn node_and_pod_metrics_come_from_kubelet_scrapes() {
     // All namespaces; and another namespace has none.
     let (_, all) = get(&c, "/apis/metrics.k8s.io/v1beta1/pods", None).await;
     assert_eq!(all["items"].as_array().unwrap().len(), 2);
-    let (_, other) = get(&c, "/apis/metrics.k8s.io/v1beta1/namespaces/test/pods", None).await;
+    let (_, other) = get(
+        &c,
+        "/apis/metrics.k8s.io/v1beta1/namespaces/test/pods",
+        None,
+    )
+    .await;
     assert_eq!(other["items"], json!([]));
 
     // kubectl get podmetrics: a Table of NAME, CPU, MEMORY, WINDOW.
@@ -270,6 +287,11 @@ async fn without_a_kubelet_client_the_lists_are_empty() {
     node(&c, "n1", "True").await;
     let (code, l) = get(&c, "/apis/metrics.k8s.io/v1beta1/nodes", None).await;
     assert_eq!((code, &l["items"]), (200, &json!([])));
-    let (code, l) = get(&c, "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods", None).await;
+    let (code, l) = get(
+        &c,
+        "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods",
+        None,
+    )
+    .await;
     assert_eq!((code, &l["items"]), (200, &json!([])));
 }

@@ -24,10 +24,16 @@ struct BusyKubelet {
 }
 
 impl KubeletFetcher for BusyKubelet {
-    fn resource_metrics<'a>(&'a self, _: &'a NodeTarget) -> BoxFuture<'a, Result<String, FetchError>> {
+    fn resource_metrics<'a>(
+        &'a self,
+        _: &'a NodeTarget,
+    ) -> BoxFuture<'a, Result<String, FetchError>> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let ts = 1_700_000_000_000 + n * 1000;
-        let mut text = format!("node_cpu_usage_seconds_total {} {ts}\nnode_memory_working_set_bytes 1000000 {ts}\n", n);
+        let mut text = format!(
+            "node_cpu_usage_seconds_total {} {ts}\nnode_memory_working_set_bytes 1000000 {ts}\n",
+            n
+        );
         for p in ["web-1", "web-2"] {
             text.push_str(&format!(
                 "container_cpu_usage_seconds_total{{container=\"c\",namespace=\"test\",pod=\"{p}\"}} {} {ts}\n\
@@ -65,8 +71,10 @@ async fn hpa_scales_a_deployment_up_on_cpu_utilization() {
         .patch_status(
             "n1",
             &PatchParams::default(),
-            &Patch::Merge(json!({"status": {"conditions": [{"type": "Ready", "status": "True"}],
-                "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}})),
+            &Patch::Merge(
+                json!({"status": {"conditions": [{"type": "Ready", "status": "True"}],
+                "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}}),
+            ),
         )
         .await
         .unwrap();
@@ -101,7 +109,9 @@ async fn hpa_scales_a_deployment_up_on_cpu_utilization() {
     .unwrap();
     tokio::spawn(controllers::hpa::run_with(
         informer::Factory::new(client.clone()),
-        Arc::new(controllers::hpa::metrics_api::MetricsApiSource::new(client.clone())),
+        Arc::new(controllers::hpa::metrics_api::MetricsApiSource::new(
+            client.clone(),
+        )),
         Duration::from_millis(300),
     ));
     let hpas: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), "test");

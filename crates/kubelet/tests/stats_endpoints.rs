@@ -99,7 +99,15 @@ async fn summary_groups_containers_into_pods_with_totals_and_rates() {
     let raw: serde_json::Value = serde_json::from_str(&body).unwrap();
     let s: Summary = serde_json::from_value(raw.clone()).unwrap();
     assert_eq!(s.node.node_name, "node-a");
-    assert!(s.node.cpu.as_ref().unwrap().usage_core_nano_seconds.unwrap() > 0);
+    assert!(
+        s.node
+            .cpu
+            .as_ref()
+            .unwrap()
+            .usage_core_nano_seconds
+            .unwrap()
+            > 0
+    );
     let mem = s.node.memory.as_ref().unwrap();
     assert!(mem.working_set_bytes.unwrap() > 0);
     assert!(mem.available_bytes.is_some());
@@ -127,9 +135,11 @@ async fn summary_groups_containers_into_pods_with_totals_and_rates() {
     );
     // One sample only: no rate yet.
     assert_eq!(web.cpu.as_ref().unwrap().usage_nano_cores, None);
-    assert!(raw["pods"][0]["containers"][0]["cpu"]
-        .get("usageNanoCores")
-        .is_none());
+    assert!(
+        raw["pods"][0]["containers"][0]["cpu"]
+            .get("usageNanoCores")
+            .is_none()
+    );
 
     // A second sample more than a second later gives a rate.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -140,7 +150,14 @@ async fn summary_groups_containers_into_pods_with_totals_and_rates() {
     let nc = app_c.cpu.as_ref().unwrap().usage_nano_cores.unwrap();
     // 0.5 s of CPU over a little more than 1.1 s.
     assert!((300_000_000..=460_000_000).contains(&nc), "{nc}");
-    assert_eq!(s.pods[0].containers[1].cpu.as_ref().unwrap().usage_nano_cores, Some(0));
+    assert_eq!(
+        s.pods[0].containers[1]
+            .cpu
+            .as_ref()
+            .unwrap()
+            .usage_nano_cores,
+        Some(0)
+    );
     assert!(s.node.cpu.unwrap().usage_nano_cores.is_some());
 }
 
@@ -176,7 +193,9 @@ async fn resource_metrics_are_prometheus_text_in_upstream_shape() {
     let now = jiff::Timestamp::now().as_millisecond();
     assert!((now - ts).abs() < 10_000, "{ts} vs {now}");
     assert_eq!(
-        sample("container_memory_working_set_bytes{")[0].split(' ').nth(1),
+        sample("container_memory_working_set_bytes{")[0]
+            .split(' ')
+            .nth(1),
         Some("4096")
     );
     assert_eq!(
@@ -188,7 +207,10 @@ async fn resource_metrics_are_prometheus_text_in_upstream_shape() {
     assert_eq!(sample("container_start_time_seconds{").len(), 1);
     assert_eq!(sample("node_cpu_usage_seconds_total ").len(), 1);
     assert_eq!(sample("node_memory_working_set_bytes ").len(), 1);
-    assert_eq!(sample("resource_scrape_error "), ["resource_scrape_error 0"]);
+    assert_eq!(
+        sample("resource_scrape_error "),
+        ["resource_scrape_error 0"]
+    );
     // Families come sorted by name, as the Prometheus registry writes them.
     let fams: Vec<&str> = lines
         .iter()

@@ -36,8 +36,10 @@ pub enum FetchError {
 
 /// Fetches the resource metrics text of one node's kubelet.
 pub trait KubeletFetcher: Send + Sync + 'static {
-    fn resource_metrics<'a>(&'a self, node: &'a NodeTarget)
-    -> BoxFuture<'a, Result<String, FetchError>>;
+    fn resource_metrics<'a>(
+        &'a self,
+        node: &'a NodeTarget,
+    ) -> BoxFuture<'a, Result<String, FetchError>>;
 }
 
 /// The real fetcher: HTTPS with a client certificate the kubelet trusts.

@@ -59,8 +59,16 @@ impl ApiServer {
     /// How the metrics API reaches kubelets, and how often it scrapes them.
     /// Without a fetcher the metrics lists are empty.
     pub fn set_metrics_fetcher(&self, fetcher: Arc<dyn KubeletFetcher>, interval: Duration) {
-        *self.metrics_api.fetcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(fetcher);
-        *self.metrics_api.interval.lock().unwrap_or_else(|e| e.into_inner()) = interval;
+        *self
+            .metrics_api
+            .fetcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(fetcher);
+        *self
+            .metrics_api
+            .interval
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = interval;
     }
 
     /// Scrape kubelets with this TLS client config (a certificate they trust).
@@ -79,9 +87,17 @@ impl ApiServer {
             loop {
                 let Some(srv) = weak.upgrade() else { return };
                 let fresh = scrape_all(&srv).await;
-                let interval = *srv.metrics_api.interval.lock().unwrap_or_else(|e| e.into_inner());
+                let interval = *srv
+                    .metrics_api
+                    .interval
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
                 drop(srv);
-                let wait = if fresh { interval.min(FIRST_RESCRAPE) } else { interval };
+                let wait = if fresh {
+                    interval.min(FIRST_RESCRAPE)
+                } else {
+                    interval
+                };
                 tokio::time::sleep(wait).await;
             }
         });
@@ -114,7 +130,12 @@ async fn list_objects(
 /// One scrape of every Ready node. True when some node had no previous
 /// scrape (so no usage yet).
 async fn scrape_all(srv: &ApiServer) -> bool {
-    let fetcher = srv.metrics_api.fetcher.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let fetcher = srv
+        .metrics_api
+        .fetcher
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let Some(fetcher) = fetcher else { return false };
     let nodes = match list_objects(srv, "nodes", "", &ListOptions::default()).await {
         Ok(n) => n,
@@ -130,7 +151,11 @@ async fn scrape_all(srv: &ApiServer) -> bool {
     }))
     .await;
     let now = now_ms();
-    let mut cache = srv.metrics_api.cache.write().unwrap_or_else(|e| e.into_inner());
+    let mut cache = srv
+        .metrics_api
+        .cache
+        .write()
+        .unwrap_or_else(|e| e.into_inner());
     let mut fresh = false;
     let mut seen = std::collections::HashSet::new();
     for (node, answer) in answers {
@@ -157,9 +182,9 @@ async fn scrape_all(srv: &ApiServer) -> bool {
             }
         }
         // Pods of this node: replace what the last scrape of it said.
-        cache.pods.retain(|(ns, p), _| {
-            !cur.containers.keys().any(|(n, q, _)| n == ns && q == p)
-        });
+        cache
+            .pods
+            .retain(|(ns, p), _| !cur.containers.keys().any(|(n, q, _)| n == ns && q == p));
         cache.pods.extend(pods);
         cache.prev.insert(node, cur);
     }
@@ -215,7 +240,11 @@ pub async fn handle(
         list_objects(srv, plural, &info.namespace, &opts).await?
     };
     let items: Vec<Value> = {
-        let cache = srv.metrics_api.cache.read().unwrap_or_else(|e| e.into_inner());
+        let cache = srv
+            .metrics_api
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
         objs.iter()
             .filter_map(|o| {
                 let name = o["metadata"]["name"].as_str()?;
@@ -240,7 +269,11 @@ pub async fn handle(
     };
     if info.verb == "get" {
         let Some(item) = items.into_iter().next() else {
-            let res = if namespaced { "podmetrics" } else { "nodemetrics" };
+            let res = if namespaced {
+                "podmetrics"
+            } else {
+                "nodemetrics"
+            };
             return Err(ApiError::not_found(objects::GROUP, res, &info.name));
         };
         return Ok(match table {

@@ -20,7 +20,7 @@ pub fn cpu(nanocores: u64) -> String {
 
 /// Memory in bytes, binary suffixes when exact ("4Ki", "1025").
 pub fn memory(bytes: u64) -> String {
-    let s = if bytes >= 1024 && bytes % 1024 == 0 {
+    let s = if bytes >= 1024 && bytes.is_multiple_of(1024) {
         format!("{}Ki", bytes / 1024)
     } else {
         bytes.to_string()
@@ -138,7 +138,10 @@ pub fn table(items: &[Value], include: IncludeObject) -> Value {
 }
 
 fn resources() -> [(&'static str, &'static str, bool); 2] {
-    [("nodes", "NodeMetrics", false), ("pods", "PodMetrics", true)]
+    [
+        ("nodes", "NodeMetrics", false),
+        ("pods", "PodMetrics", true),
+    ]
 }
 
 /// The group in a legacy `APIGroupList` (and, with kind set, `APIGroup`).

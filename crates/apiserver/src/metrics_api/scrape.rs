@@ -58,8 +58,11 @@ fn unescape(v: &str) -> String {
     out
 }
 
-/// `name{k="v",...} value [timestamp]` → (name, labels, value, timestamp).
-fn parse_line(line: &str) -> Option<(String, HashMap<String, String>, f64, Option<i64>)> {
+/// One sample line: name, labels, value, timestamp.
+type Sample = (String, HashMap<String, String>, f64, Option<i64>);
+
+/// `name{k="v",...} value [timestamp]`.
+fn parse_line(line: &str) -> Option<Sample> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return None;
@@ -182,7 +185,8 @@ pub fn usage(prev: &Scrape, cur: &Scrape) -> (Option<Usage>, BTreeMap<(String, S
             Some(u) => {
                 pu.timestamp_ms = pu.timestamp_ms.max(u.timestamp_ms);
                 pu.window_ms = pu.window_ms.max(u.window_ms);
-                pu.containers.push((c.clone(), u.cpu_nanocores, u.memory_bytes));
+                pu.containers
+                    .push((c.clone(), u.cpu_nanocores, u.memory_bytes));
             }
             None => *entry = None,
         }

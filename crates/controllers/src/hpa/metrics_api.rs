@@ -8,8 +8,8 @@
 use super::metrics::{MetricsSource, NoMetrics, ResourceUsage};
 use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::Client;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use std::collections::HashMap;
 
 pub struct MetricsApiSource {
@@ -168,7 +168,9 @@ mod tests {
     use serde_json::json;
 
     fn pod(name: &str, cpu: Option<&str>, phase: &str) -> Pod {
-        let res = cpu.map(|c| json!({"requests": {"cpu": c}})).unwrap_or(json!({}));
+        let res = cpu
+            .map(|c| json!({"requests": {"cpu": c}}))
+            .unwrap_or(json!({}));
         serde_json::from_value(json!({"metadata": {"name": name},
             "spec": {"containers": [{"name": "c", "resources": res}]},
             "status": {"phase": phase}}))
@@ -181,8 +183,10 @@ mod tests {
             .enumerate()
             .map(|(i, c)| json!({"name": format!("c{i}"), "usage": {"cpu": c, "memory": "1Mi"}}))
             .collect();
-        serde_json::from_value(json!({"apiVersion": "metrics.k8s.io/v1beta1", "kind": "PodMetrics",
-            "metadata": {"name": name}, "containers": cs}))
+        serde_json::from_value(
+            json!({"apiVersion": "metrics.k8s.io/v1beta1", "kind": "PodMetrics",
+            "metadata": {"name": name}, "containers": cs}),
+        )
         .unwrap()
     }
 
@@ -198,7 +202,13 @@ mod tests {
             pod("d", Some("100m"), "Failed"),
         ];
         let u = compute(&pods, &usage, "cpu").unwrap();
-        assert_eq!(u, ResourceUsage { average_millis: 150, utilization: 150 });
+        assert_eq!(
+            u,
+            ResourceUsage {
+                average_millis: 150,
+                utilization: 150
+            }
+        );
     }
 
     #[test]

@@ -565,7 +565,9 @@ impl Cri for FakeCri {
             .iter()
             .filter(|(_, c)| c.state == api::ContainerState::ContainerRunning)
             .map(|(id, c)| {
-                let stats = st.stats.get(&c.config.metadata.clone().unwrap_or_default().name);
+                let stats = st
+                    .stats
+                    .get(&c.config.metadata.clone().unwrap_or_default().name);
                 api::ContainerStats {
                     attributes: Some(api::ContainerAttributes {
                         id: id.clone(),

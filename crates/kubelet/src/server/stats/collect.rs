@@ -190,10 +190,9 @@ impl Collector {
         };
         let src = self.node_sources.clone();
         let fs_path = self.fs_path.clone();
-        let (node, node_fs) = tokio::task::spawn_blocking(move || {
-            (node::read_node(&src), node::fs_usage(&fs_path))
-        })
-        .await?;
+        let (node, node_fs) =
+            tokio::task::spawn_blocking(move || (node::read_node(&src), node::fs_usage(&fs_path)))
+                .await?;
         let mut node_usage = Usage {
             cpu_time_ns: now,
             cpu_cumulative_ns: node.cpu_ns,
@@ -328,10 +327,7 @@ mod tests {
             Some(250_000_000)
         );
         // Too soon after: the rate is still against the kept base.
-        assert_eq!(
-            r.rate("c", 12_500_000_000, 1_500_000_000),
-            Some(0)
-        );
+        assert_eq!(r.rate("c", 12_500_000_000, 1_500_000_000), Some(0));
         // A counter that went backwards (new container) starts over.
         assert_eq!(r.rate("c", 20_000_000_000, 10), None);
     }

@@ -57,11 +57,18 @@ async fn collect(st: &ServerState, cache: &StatsCache) -> Result<collect::Collec
         rates: cache.rates.clone(),
     };
     c.collect().await.map_err(|e| {
-        (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to get stats: {e}")).into_response()
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to get stats: {e}"),
+        )
+            .into_response()
     })
 }
 
-async fn summary(State(st): State<ServerState>, Extension(cache): Extension<StatsCache>) -> Response {
+async fn summary(
+    State(st): State<ServerState>,
+    Extension(cache): Extension<StatsCache>,
+) -> Response {
     match collect(&st, &cache).await {
         Ok(c) => (
             [(header::CONTENT_TYPE, "application/json")],
@@ -72,10 +79,16 @@ async fn summary(State(st): State<ServerState>, Extension(cache): Extension<Stat
     }
 }
 
-async fn resource(State(st): State<ServerState>, Extension(cache): Extension<StatsCache>) -> Response {
+async fn resource(
+    State(st): State<ServerState>,
+    Extension(cache): Extension<StatsCache>,
+) -> Response {
     match collect(&st, &cache).await {
         Ok(c) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
             render::resource_metrics(&c),
         )
             .into_response(),

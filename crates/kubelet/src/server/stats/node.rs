@@ -119,7 +119,10 @@ pub fn read_node(src: &NodeSources) -> NodeSample {
         s.mem_usage = Some(usage);
         s.mem_working_set = Some(working_set(usage, &ms));
         s.mem_rss = ms.get("total_rss").or_else(|| ms.get("rss")).copied();
-        s.page_faults = ms.get("total_pgfault").or_else(|| ms.get("pgfault")).copied();
+        s.page_faults = ms
+            .get("total_pgfault")
+            .or_else(|| ms.get("pgfault"))
+            .copied();
         s.major_page_faults = ms
             .get("total_pgmajfault")
             .or_else(|| ms.get("pgmajfault"))
@@ -135,7 +138,12 @@ pub fn read_node(src: &NodeSources) -> NodeSample {
     s.max_pid = read(&src.proc_root.join("sys/kernel/pid_max")).and_then(|t| t.trim().parse().ok());
     s.cur_proc = std::fs::read_dir(&src.proc_root).ok().map(|d| {
         d.filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+            })
             .count() as i64
     });
     s
@@ -173,7 +181,8 @@ mod tests {
 
     #[test]
     fn proc_stat_busy_time_leaves_out_idle_and_iowait() {
-        let t = "cpu  100 20 30 5000 70 4 6 2 0 0\ncpu0 50 10 15 2500 35 2 3 1 0 0\nbtime 1700000000\n";
+        let t =
+            "cpu  100 20 30 5000 70 4 6 2 0 0\ncpu0 50 10 15 2500 35 2 3 1 0 0\nbtime 1700000000\n";
         // (100+20+30+4+6+2) ticks of 10 ms
         assert_eq!(parse_proc_stat_cpu(t), Some(162 * 10_000_000));
         assert_eq!(parse_btime(t), Some(1_700_000_000));
@@ -182,7 +191,9 @@ mod tests {
 
     #[test]
     fn meminfo_is_in_bytes() {
-        let m = parse_meminfo("MemTotal:       2000 kB\nMemFree:        500 kB\nHugePages_Total:       3\n");
+        let m = parse_meminfo(
+            "MemTotal:       2000 kB\nMemFree:        500 kB\nHugePages_Total:       3\n",
+        );
         assert_eq!(m["MemTotal"], 2000 * 1024);
         assert_eq!(m["MemFree"], 500 * 1024);
         assert_eq!(m["HugePages_Total"], 3);

@@ -106,13 +106,15 @@ pub fn summary(c: &Collected) -> Summary {
                 containers,
                 cpu: cpu(&p.usage),
                 memory: memory(&p.usage),
-                ephemeral_storage: rootfs.filter(|_| !p.containers.is_empty()).map(|u| FsStats {
-                    time: now.clone(),
-                    used_bytes: Some(u),
-                    available_bytes: c.node_fs.map(|f| f.available),
-                    capacity_bytes: c.node_fs.map(|f| f.capacity),
-                    ..Default::default()
-                }),
+                ephemeral_storage: rootfs
+                    .filter(|_| !p.containers.is_empty())
+                    .map(|u| FsStats {
+                        time: now.clone(),
+                        used_bytes: Some(u),
+                        available_bytes: c.node_fs.map(|f| f.available),
+                        capacity_bytes: c.node_fs.map(|f| f.capacity),
+                        ..Default::default()
+                    }),
             }
         })
         .collect();
@@ -151,29 +153,59 @@ pub fn resource_metrics(c: &Collected) -> String {
         )
     };
     let pod = |p: &super::collect::PodSample| {
-        format!("namespace=\"{}\",pod=\"{}\"", esc(&p.namespace), esc(&p.name))
+        format!(
+            "namespace=\"{}\",pod=\"{}\"",
+            esc(&p.namespace),
+            esc(&p.name)
+        )
     };
 
     let name = "container_cpu_usage_seconds_total";
-    family(&mut out, name, "Cumulative cpu time consumed by the container in core-seconds", "counter");
+    family(
+        &mut out,
+        name,
+        "Cumulative cpu time consumed by the container in core-seconds",
+        "counter",
+    );
     for p in &c.pods {
         for k in &p.containers {
             if let Some(v) = k.usage.cpu_cumulative_ns {
-                let _ = writeln!(out, "{name}{{{}}} {} {}", cont(p, k), secs(v), ms(k.usage.cpu_time_ns));
+                let _ = writeln!(
+                    out,
+                    "{name}{{{}}} {} {}",
+                    cont(p, k),
+                    secs(v),
+                    ms(k.usage.cpu_time_ns)
+                );
             }
         }
     }
     let name = "container_memory_working_set_bytes";
-    family(&mut out, name, "Current working set of the container in bytes", "gauge");
+    family(
+        &mut out,
+        name,
+        "Current working set of the container in bytes",
+        "gauge",
+    );
     for p in &c.pods {
         for k in &p.containers {
             if let Some(v) = k.usage.working_set {
-                let _ = writeln!(out, "{name}{{{}}} {v} {}", cont(p, k), ms(k.usage.mem_time_ns));
+                let _ = writeln!(
+                    out,
+                    "{name}{{{}}} {v} {}",
+                    cont(p, k),
+                    ms(k.usage.mem_time_ns)
+                );
             }
         }
     }
     let name = "container_start_time_seconds";
-    family(&mut out, name, "Start time of the container since unix epoch in seconds", "gauge");
+    family(
+        &mut out,
+        name,
+        "Start time of the container since unix epoch in seconds",
+        "gauge",
+    );
     for p in &c.pods {
         for k in &p.containers {
             let _ = writeln!(
@@ -186,31 +218,62 @@ pub fn resource_metrics(c: &Collected) -> String {
         }
     }
     let name = "node_cpu_usage_seconds_total";
-    family(&mut out, name, "Cumulative cpu time consumed by the node in core-seconds", "counter");
+    family(
+        &mut out,
+        name,
+        "Cumulative cpu time consumed by the node in core-seconds",
+        "counter",
+    );
     if let Some(v) = c.node_usage.cpu_cumulative_ns {
         let _ = writeln!(out, "{name} {} {}", secs(v), ms(c.node_usage.cpu_time_ns));
     }
     let name = "node_memory_working_set_bytes";
-    family(&mut out, name, "Current working set of the node in bytes", "gauge");
+    family(
+        &mut out,
+        name,
+        "Current working set of the node in bytes",
+        "gauge",
+    );
     if let Some(v) = c.node_usage.working_set {
         let _ = writeln!(out, "{name} {v} {}", ms(c.node_usage.mem_time_ns));
     }
     let name = "pod_cpu_usage_seconds_total";
-    family(&mut out, name, "Cumulative cpu time consumed by the pod in core-seconds", "counter");
+    family(
+        &mut out,
+        name,
+        "Cumulative cpu time consumed by the pod in core-seconds",
+        "counter",
+    );
     for p in &c.pods {
         if let Some(v) = p.usage.cpu_cumulative_ns {
-            let _ = writeln!(out, "{name}{{{}}} {} {}", pod(p), secs(v), ms(p.usage.cpu_time_ns));
+            let _ = writeln!(
+                out,
+                "{name}{{{}}} {} {}",
+                pod(p),
+                secs(v),
+                ms(p.usage.cpu_time_ns)
+            );
         }
     }
     let name = "pod_memory_working_set_bytes";
-    family(&mut out, name, "Current working set of the pod in bytes", "gauge");
+    family(
+        &mut out,
+        name,
+        "Current working set of the pod in bytes",
+        "gauge",
+    );
     for p in &c.pods {
         if let Some(v) = p.usage.working_set {
             let _ = writeln!(out, "{name}{{{}}} {v} {}", pod(p), ms(p.usage.mem_time_ns));
         }
     }
     let name = "resource_scrape_error";
-    family(&mut out, name, "1 if there was an error while getting container metrics, 0 otherwise", "gauge");
+    family(
+        &mut out,
+        name,
+        "1 if there was an error while getting container metrics, 0 otherwise",
+        "gauge",
+    );
     let _ = writeln!(out, "{name} {}", u8::from(c.pod_error.is_some()));
     out
 }

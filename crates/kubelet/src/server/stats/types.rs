@@ -108,10 +108,7 @@ pub struct PodStats {
     pub cpu: Option<CpuStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryStats>,
-    #[serde(
-        rename = "ephemeral-storage",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ephemeral-storage", skip_serializing_if = "Option::is_none")]
     pub ephemeral_storage: Option<FsStats>,
 }
 
