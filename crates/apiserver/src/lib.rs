@@ -8,6 +8,7 @@ pub mod authz;
 mod codec;
 mod handlers;
 mod metrics;
+pub mod metrics_api;
 mod request;
 mod serve;
 

@@ -28,6 +28,7 @@ pub struct ApiServer {
     pub(crate) node_join: std::sync::OnceLock<handlers::node_join::NodeJoin>,
     /// TLS to the kubelets (logs, exec, attach, port-forward, node proxy).
     kubelet_client: std::sync::RwLock<Option<Arc<rustls::ClientConfig>>>,
+    pub(crate) metrics_api: crate::metrics_api::MetricsApi,
 }
 
 impl ApiServer {
@@ -46,6 +47,7 @@ impl ApiServer {
             metrics: Default::default(),
             node_join: Default::default(),
             kubelet_client: Default::default(),
+            metrics_api: Default::default(),
         })
     }
 
@@ -78,6 +80,7 @@ impl ApiServer {
 
     /// As [`ApiServer::with_kubelet_client`], on a running server.
     pub fn set_kubelet_client(&self, tls: Arc<rustls::ClientConfig>) {
+        self.set_kubelet_metrics_client(tls.clone());
         let mut cfg = (*tls).clone();
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
         if let Ok(mut slot) = self.kubelet_client.write() {
@@ -165,6 +168,9 @@ impl ApiServer {
                 path: String::new(),
             };
             self.authorize(user, &attrs)?;
+            if info.group == crate::metrics_api::objects::GROUP {
+                return crate::metrics_api::handle(self, info, query, req.headers()).await;
+            }
             return handlers::resource::handle(self, req, info, query, user).await;
         }
         self.authorize(

@@ -22,6 +22,8 @@ pub struct TestServer {
     /// The running server, for settings made after start
     /// (`set_kubelet_client`).
     pub api: Arc<ApiServer>,
+    /// The server itself, for tests that configure it after start.
+    pub server: Arc<ApiServer>,
     /// Holds ca.crt, admin.crt and admin.key for the kubeconfigs.
     pki: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -132,7 +134,8 @@ impl TestServer {
             url: format!("https://{addr}"),
             ca_pem,
             ca_key_pem,
-            api: server,
+            api: server.clone(),
+            server,
             pki,
             shutdown: Some(tx),
         };

@@ -34,10 +34,26 @@ pub fn handle(srv: &Arc<ApiServer>, path: &str, headers: &HeaderMap) -> Result<R
                 .into_iter()
                 .filter(|(g, _)| !g.is_empty())
                 .map(|(g, vs)| api_group(&g, &vs))
+                .chain([crate::metrics_api::objects::api_group()])
                 .collect();
             Ok(codec::json(
                 StatusCode::OK,
                 &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+            ))
+        }
+        ["apis", group] if *group == crate::metrics_api::objects::GROUP => {
+            let mut doc = crate::metrics_api::objects::api_group();
+            doc["kind"] = "APIGroup".into();
+            doc["apiVersion"] = "v1".into();
+            Ok(codec::json(StatusCode::OK, &doc))
+        }
+        ["apis", group, version]
+            if *group == crate::metrics_api::objects::GROUP
+                && *version == crate::metrics_api::objects::VERSION =>
+        {
+            Ok(codec::json(
+                StatusCode::OK,
+                &crate::metrics_api::objects::resource_list(),
             ))
         }
         ["apis", group] => {
@@ -158,6 +174,9 @@ fn aggregated_response(version: &str, cat: &registry::engine::Catalog, core: boo
         items.push(
             json!({"metadata": {"name": g, "creationTimestamp": null}, "versions": versions}),
         );
+    }
+    if !core {
+        items.push(crate::metrics_api::objects::aggregated_item());
     }
     let body = json!({"kind": "APIGroupDiscoveryList", "apiVersion": format!("apidiscovery.k8s.io/{version}"),
         "metadata": {}, "items": items});

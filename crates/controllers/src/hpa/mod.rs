@@ -3,10 +3,12 @@
 //! [`MetricsSource`] for each metric, normalizes the proposal (tolerance,
 //! stabilization, behavior policies) and rescales through `scale`. With no
 //! metrics API yet ([`NoMetrics`]) its status says why it cannot act, as
-//! upstream's does when metrics are unavailable.
+//! upstream's does when metrics are unavailable. By default resource metrics
+//! come from metrics.k8s.io ([`metrics_api::MetricsApiSource`]).
 
 pub mod algorithm;
 pub mod metrics;
+pub mod metrics_api;
 mod sync;
 
 use algorithm::History;
@@ -37,7 +39,8 @@ pub(crate) struct Ctx {
 }
 
 pub async fn run(factory: Factory) {
-    run_with(factory, Arc::new(NoMetrics), SYNC_PERIOD).await
+    let source = Arc::new(metrics_api::MetricsApiSource::new(factory.client()));
+    run_with(factory, source, SYNC_PERIOD).await
 }
 
 /// Run with a metrics source and sync period of the caller's choosing.

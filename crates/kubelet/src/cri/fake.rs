@@ -44,6 +44,8 @@ struct State {
     calls: Vec<String>,
     /// Exit code a stopped container reports (SIGTERM'd shell: 143).
     stop_exit_code: i32,
+    /// Container name → (cumulative CPU ns, memory working set bytes).
+    stats: HashMap<String, (u64, u64)>,
 }
 
 /// The fake runtime; share it as `Arc<FakeCri>` (coerces to `DynCri`).
@@ -104,6 +106,13 @@ impl FakeCri {
                 exit_code,
             },
         );
+    }
+
+    /// What `ListContainerStats` reports for the running container `name`.
+    pub fn set_container_stats(&self, name: &str, cpu_core_ns: u64, working_set: u64) {
+        self.lock()
+            .stats
+            .insert(name.into(), (cpu_core_ns, working_set));
     }
 
     pub fn add_image(&self, image: &str) {
@@ -548,7 +557,38 @@ impl Cri for FakeCri {
         &self,
         _filter: Option<api::ContainerStatsFilter>,
     ) -> Result<Vec<api::ContainerStats>> {
-        Ok(vec![])
+        let st = self.lock();
+        let now = now_ns();
+        // Like containerd: running containers only.
+        Ok(st
+            .containers
+            .iter()
+            .filter(|(_, c)| c.state == api::ContainerState::ContainerRunning)
+            .map(|(id, c)| {
+                let stats = st
+                    .stats
+                    .get(&c.config.metadata.clone().unwrap_or_default().name);
+                api::ContainerStats {
+                    attributes: Some(api::ContainerAttributes {
+                        id: id.clone(),
+                        metadata: c.config.metadata.clone(),
+                        labels: c.config.labels.clone(),
+                        annotations: c.config.annotations.clone(),
+                    }),
+                    cpu: stats.map(|&(cpu, _)| api::CpuUsage {
+                        timestamp: now,
+                        usage_core_nano_seconds: Some(api::UInt64Value { value: cpu }),
+                        usage_nano_cores: None,
+                    }),
+                    memory: stats.map(|&(_, ws)| api::MemoryUsage {
+                        timestamp: now,
+                        working_set_bytes: Some(api::UInt64Value { value: ws }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }
+            })
+            .collect())
     }
 
     async fn list_pod_sandbox_stats(

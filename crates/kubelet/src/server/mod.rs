@@ -7,6 +7,7 @@
 pub mod logread;
 pub mod logs;
 
+pub mod stats;
 pub mod streaming;
 
 use crate::cri::DynCri;
@@ -95,6 +96,7 @@ pub fn router(state: ServerState) -> Router {
             get(logs::container_logs),
         )
         .merge(streaming::routes())
+        .merge(stats::routes())
         .with_state(state)
 }
 

@@ -121,6 +121,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         token.secret.clone(),
         Arc::new(pki.node_issuer()),
     );
+    // metrics.k8s.io: the kubelets are scraped every 15 s (kubectl top, the HPA).
+    server.start_metrics_scraper();
     tracing::info!(%url, kubeconfig = %kc_path.display(), "rkube server listening");
     eprintln!(
         "rkube server listening on {url}\nkubeconfig: {}\njoin token: {}",
