@@ -9,8 +9,10 @@ mod codec;
 mod handlers;
 mod metrics;
 mod request;
+pub mod satoken;
 mod serve;
 
 pub use authn::{Authenticator, UserInfo};
 pub use authz::{AllowAuthenticated, Authorizer};
+pub use satoken::ServiceAccountTokens;
 pub use serve::{ApiServer, serve};
