@@ -76,7 +76,8 @@ impl ApiServer {
         // Only a token shaped like a JWT costs a signature check.
         if user.is_none()
             && let Some(tokens) = &self.sa_tokens
-            && let Some(token) = bearer_token(auth_header).filter(|t| crate::satoken::looks_like_jwt(t))
+            && let Some(token) =
+                bearer_token(auth_header).filter(|t| crate::satoken::looks_like_jwt(t))
         {
             match tokens.authenticate(&self.registry, token).await {
                 Ok(u) => user = Some(u),
@@ -182,7 +183,10 @@ impl ApiServer {
                 handlers::openapi::handle(self, p, &query, req.headers()).await
             }
             "/.well-known/openid-configuration" | "/openid/v1/jwks" => {
-                let tokens = self.sa_tokens.as_ref().ok_or_else(ApiError::not_found_path)?;
+                let tokens = self
+                    .sa_tokens
+                    .as_ref()
+                    .ok_or_else(ApiError::not_found_path)?;
                 Ok(crate::satoken::discovery_response(tokens, trimmed))
             }
             "" => Ok(codec::json(StatusCode::OK, &handlers::system::root_paths())),

@@ -16,6 +16,8 @@ pub const TOKEN: &str = "test-admin-token";
 pub struct TestServer {
     pub url: String,
     pub ca_pem: String,
+    /// The service-account signing key (PKCS#8 PEM, ECDSA P-256).
+    pub sa_key_pem: String,
     /// Holds ca.crt, admin.crt and admin.key for the kubeconfigs.
     pki: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -101,11 +103,15 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let server = ApiServer::new(
+        let sa_key_pem = KeyPair::generate().expect("sa key").serialize_pem();
+        let sa_tokens =
+            apiserver::ServiceAccountTokens::from_pem(sa_key_pem.as_bytes()).expect("sa tokens");
+        let server = ApiServer::new_with_tokens(
             registry,
             authn,
             Arc::new(AllowAuthenticated),
             addr.to_string(),
+            Some(sa_tokens),
         );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(apiserver::serve(
@@ -124,6 +130,7 @@ impl TestServer {
         let ts = TestServer {
             url: format!("https://{addr}"),
             ca_pem,
+            sa_key_pem,
             pki,
             shutdown: Some(tx),
         };
@@ -182,6 +189,11 @@ users:
     /// A client authenticating with the static bearer token.
     pub async fn token_client(&self) -> kube::Client {
         self.client_from(&format!("{{token: {TOKEN}}}")).await
+    }
+
+    /// A client authenticating with `token` (a service-account token, say).
+    pub async fn client_with_token(&self, token: &str) -> kube::Client {
+        self.client_from(&format!("{{token: {token}}}")).await
     }
 
     /// A client with no credentials at all.

@@ -155,5 +155,8 @@ fn user_json(u: &UserInfo) -> Value {
     if !u.uid.is_empty() {
         v["uid"] = u.uid.clone().into();
     }
+    if !u.extra.is_empty() {
+        v["extra"] = json!(u.extra);
+    }
     v
 }

@@ -103,7 +103,10 @@ pub async fn handle(
             ))
         }
         ("token", "create") if res.plural == "serviceaccounts" => {
-            let tokens = srv.sa_tokens.as_ref().ok_or_else(ApiError::not_found_path)?;
+            let tokens = srv
+                .sa_tokens
+                .as_ref()
+                .ok_or_else(ApiError::not_found_path)?;
             let raw = codec::read_body(body).await?;
             let req = codec::decode(&codec::content_type(&parts.headers), &raw)?;
             let out = crate::satoken::request::create(tokens, reg, ns, name, req).await?;

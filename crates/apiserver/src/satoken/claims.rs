@@ -114,7 +114,10 @@ mod tests {
         });
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["sub"], "system:serviceaccount:ns:sa");
-        assert_eq!((v["exp"].as_i64(), v["nbf"].as_i64()), (Some(3700), Some(100)));
+        assert_eq!(
+            (v["exp"].as_i64(), v["nbf"].as_i64()),
+            (Some(3700), Some(100))
+        );
         assert_eq!(
             v["kubernetes.io"],
             json!({"namespace": "ns", "serviceaccount": {"name": "sa", "uid": "u1"}, "pod": {"name": "p", "uid": "pu"}})

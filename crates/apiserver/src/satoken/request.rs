@@ -24,7 +24,12 @@ fn rfc3339(secs: i64) -> String {
 }
 
 fn invalid(name: &str, field: &str, value: &Value, detail: &str) -> ApiError {
-    ApiError::invalid(GROUP, KIND, name, vec![Cause::invalid(field, value, detail)])
+    ApiError::invalid(
+        GROUP,
+        KIND,
+        name,
+        vec![Cause::invalid(field, value, detail)],
+    )
 }
 
 async fn get_core(reg: &Registry, plural: &str, ns: &str, name: &str) -> Result<Value, ApiError> {
@@ -85,7 +90,12 @@ pub async fn create(
     let mut audiences: Vec<String> = spec
         .get("audiences")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
 
     let sa = get_core(reg, "serviceaccounts", ns, name).await?;
@@ -119,7 +129,8 @@ pub async fn create(
     let mut node_ref = None;
     if let Some(r) = spec.get("boundObjectRef").filter(|r| r.is_object()) {
         let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        let (api_version, kind, ref_name, ref_uid) = (s("apiVersion"), s("kind"), s("name"), s("uid"));
+        let (api_version, kind, ref_name, ref_uid) =
+            (s("apiVersion"), s("kind"), s("name"), s("uid"));
         let (group, version) = api_version
             .split_once('/')
             .unwrap_or(("", api_version.as_str()));

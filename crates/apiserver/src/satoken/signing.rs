@@ -39,7 +39,9 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish()
     }
 }
 
@@ -181,9 +183,12 @@ lGhtGdM3yqiSiIrncA4YlOIj+hGSDarYP+Bc/PEOwfxgjcKeQJxYNhov
     fn signs_and_verifies_es256() {
         let k = SigningKey::from_pem(KEY.as_bytes()).unwrap();
         let header = jsonwebtoken::Header::new(Algorithm::ES256);
-        let tok =
-            jsonwebtoken::encode(&header, &json!({"sub": "x", "exp": 4102444800u64}), &k.encoding)
-                .unwrap();
+        let tok = jsonwebtoken::encode(
+            &header,
+            &json!({"sub": "x", "exp": 4102444800u64}),
+            &k.encoding,
+        )
+        .unwrap();
         let v = jsonwebtoken::Validation::new(Algorithm::ES256);
         let d = jsonwebtoken::decode::<Value>(&tok, &k.decoding, &v).unwrap();
         assert_eq!(d.claims["sub"], "x");

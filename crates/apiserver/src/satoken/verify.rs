@@ -49,7 +49,11 @@ impl ServiceAccountTokens {
     }
 
     /// The user a token stands for, if it is valid now.
-    pub async fn authenticate(&self, reg: &Registry, token: &str) -> Result<UserInfo, SaTokenError> {
+    pub async fn authenticate(
+        &self,
+        reg: &Registry,
+        token: &str,
+    ) -> Result<UserInfo, SaTokenError> {
         let claims = self.verify_claims(token)?;
         let k = &claims.kubernetes;
         let ns = k.namespace.as_str();
@@ -69,9 +73,7 @@ impl ServiceAccountTokens {
         let sa = lookup(reg, "serviceaccounts", ns, sa_name, &k.serviceaccount.uid)
             .await?
             .ok_or_else(|| {
-                SaTokenError::Invalid(format!(
-                    "serviceaccounts \"{sa_name}\" not found"
-                ))
+                SaTokenError::Invalid(format!("serviceaccounts \"{sa_name}\" not found"))
             })?;
         if deleted_long_ago(&sa) {
             return Err(SaTokenError::Invalid(format!(
@@ -85,11 +87,9 @@ impl ServiceAccountTokens {
                 k.serviceaccount.uid
             )));
         }
-        let invalidated = || SaTokenError::Invalid("service account token has been invalidated".into());
-        for (plural, bound, scope) in [
-            ("secrets", &k.secret, ns),
-            ("pods", &k.pod, ns),
-        ] {
+        let invalidated =
+            || SaTokenError::Invalid("service account token has been invalidated".into());
+        for (plural, bound, scope) in [("secrets", &k.secret, ns), ("pods", &k.pod, ns)] {
             let Some(r) = bound else { continue };
             let obj = lookup(reg, plural, scope, &r.name, &r.uid)
                 .await?
@@ -122,7 +122,10 @@ impl ServiceAccountTokens {
             extra.insert(EXTRA_POD_UID.into(), vec![p.uid.clone()]);
         }
         if !claims.jti.is_empty() {
-            extra.insert(EXTRA_CREDENTIAL_ID.into(), vec![format!("JTI={}", claims.jti)]);
+            extra.insert(
+                EXTRA_CREDENTIAL_ID.into(),
+                vec![format!("JTI={}", claims.jti)],
+            );
         }
         if let Some(n) = &k.node {
             extra.insert(EXTRA_NODE_NAME.into(), vec![n.name.clone()]);
@@ -131,10 +134,7 @@ impl ServiceAccountTokens {
             }
         }
         let ns_group = format!("system:serviceaccounts:{ns}");
-        let mut user = UserInfo::new(
-            &claims.sub,
-            &["system:serviceaccounts", ns_group.as_str()],
-        );
+        let mut user = UserInfo::new(&claims.sub, &["system:serviceaccounts", ns_group.as_str()]);
         user.uid = k.serviceaccount.uid.clone();
         user.extra = extra;
         Ok(user)
