@@ -5,6 +5,8 @@ mod certs;
 mod cli;
 mod datastore;
 mod kubeconfig;
+#[allow(dead_code)] // until cli/server.rs loads it (see sa_key.rs)
+mod sa_key;
 
 use clap::Parser;
 
