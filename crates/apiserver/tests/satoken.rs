@@ -372,3 +372,65 @@ async fn oidc_discovery_for_authenticated_clients() {
         401
     );
 }
+
+fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn kubectl_create_token_and_whoami() {
+    let ts = TestServer::start().await;
+    let c = ts.client().await;
+    create_sa(&c, "robot").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.crt"), &ts.ca_pem).unwrap();
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster: {{server: {}, certificate-authority: {}}}\ncontexts:\n- name: t\n  context: {{cluster: t, user: u, namespace: test}}\ncurrent-context: t\nusers:\n- name: u\n  user: {{token: {}}}\n",
+            ts.url,
+            dir.path().join("ca.crt").display(),
+            testkit::TOKEN
+        ),
+    )
+    .unwrap();
+    let kubeconfig = kc.clone();
+    let (ok, out) = tokio::task::spawn_blocking(move || {
+        kubectl(&kubeconfig, &["create", "token", "robot", "--duration=20m"])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    let token = out.trim().to_string();
+    let claims = segment(&token, 1);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        1200
+    );
+    let (ok, out) = tokio::task::spawn_blocking(move || {
+        kubectl(
+            &kc,
+            &[
+                "auth",
+                "whoami",
+                "--token",
+                &token,
+                "-o",
+                "jsonpath={.status.userInfo.username}",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), "system:serviceaccount:test:robot");
+}

@@ -45,7 +45,11 @@ mod tests {
         let mode = std::fs::metadata(path(&tls)).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let again = ensure(&tls).unwrap();
-        assert_eq!(first.key_id(), again.key_id(), "the same key after a restart");
+        assert_eq!(
+            first.key_id(),
+            again.key_id(),
+            "the same key after a restart"
+        );
         std::fs::write(path(&tls), "garbage").unwrap();
         assert!(ensure(&tls).is_err());
     }
