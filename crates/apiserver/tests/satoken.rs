@@ -434,3 +434,43 @@ async fn kubectl_create_token_and_whoami() {
     assert!(ok, "{out}");
     assert_eq!(out.trim(), "system:serviceaccount:test:robot");
 }
+
+#[tokio::test]
+async fn token_review_accepts_service_account_tokens_for_their_audiences() {
+    let ts = TestServer::start().await;
+    let c = ts.client().await;
+    let uid = create_sa(&c, "robot").await;
+    let review = |token: String, audiences: Value| {
+        let c = c.clone();
+        async move {
+            let (code, r) = send(
+                &c,
+                "POST",
+                "/apis/authentication.k8s.io/v1/tokenreviews",
+                json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                       "spec": {"token": token, "audiences": audiences}}),
+            )
+            .await;
+            assert_eq!(code, 201, "{r}");
+            r["status"].clone()
+        }
+    };
+    let (_, tr) = request_token(&c, "robot", json!({"audiences": ["vault", "other"]})).await;
+    let token = tr["status"]["token"].as_str().unwrap().to_string();
+    let st = review(token.clone(), json!(["vault"])).await;
+    assert_eq!(st["authenticated"], true, "{st}");
+    assert_eq!(st["user"]["username"], "system:serviceaccount:test:robot");
+    assert_eq!(st["user"]["uid"], uid.as_str());
+    assert_eq!(st["audiences"], json!(["vault"]));
+    // Not for the API server's own audience, nor for an unrelated one.
+    assert_eq!(
+        review(token.clone(), json!([])).await["authenticated"],
+        false
+    );
+    assert_eq!(review(token, json!(["nope"])).await["authenticated"], false);
+    // A static token is still reviewed as before.
+    assert_eq!(
+        review(testkit::TOKEN.into(), json!([])).await["authenticated"],
+        true
+    );
+}

@@ -35,13 +35,23 @@ pub fn looks_like_jwt(token: &str) -> bool {
 }
 
 impl ServiceAccountTokens {
-    /// Verify the signature and the registered claims; nothing is looked up.
+    /// Verify the signature and the registered claims for the API server's
+    /// audiences; nothing is looked up.
     pub fn verify_claims(&self, token: &str) -> Result<Claims, SaTokenError> {
+        self.verify_claims_for(token, &self.audiences)
+    }
+
+    /// As [`Self::verify_claims`], for a token meant for one of `audiences`.
+    pub fn verify_claims_for(
+        &self,
+        token: &str,
+        audiences: &[String],
+    ) -> Result<Claims, SaTokenError> {
         let mut v = Validation::new(Algorithm::ES256);
         v.leeway = LEEWAY_SECONDS;
         v.validate_nbf = true;
         v.set_issuer(&[&self.issuer]);
-        v.set_audience(&self.audiences);
+        v.set_audience(audiences);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         jsonwebtoken::decode::<Claims>(token, &self.key.decoding, &v)
             .map(|d| d.claims)
@@ -54,7 +64,18 @@ impl ServiceAccountTokens {
         reg: &Registry,
         token: &str,
     ) -> Result<UserInfo, SaTokenError> {
-        let claims = self.verify_claims(token)?;
+        Ok(self.authenticate_for(reg, token, &self.audiences).await?.0)
+    }
+
+    /// As [`Self::authenticate`], for a token meant for one of `audiences`
+    /// (a TokenReview's); also hands back the token's claims.
+    pub async fn authenticate_for(
+        &self,
+        reg: &Registry,
+        token: &str,
+        audiences: &[String],
+    ) -> Result<(UserInfo, Claims), SaTokenError> {
+        let claims = self.verify_claims_for(token, audiences)?;
         let k = &claims.kubernetes;
         let ns = k.namespace.as_str();
         let sa_name = k.serviceaccount.name.as_str();
@@ -137,7 +158,7 @@ impl ServiceAccountTokens {
         let mut user = UserInfo::new(&claims.sub, &["system:serviceaccounts", ns_group.as_str()]);
         user.uid = k.serviceaccount.uid.clone();
         user.extra = extra;
-        Ok(user)
+        Ok((user, claims))
     }
 }
 
