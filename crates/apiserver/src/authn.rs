@@ -1,7 +1,8 @@
-//! Authentication: a verified client certificate (CN = user, O = groups) or
-//! a bearer token from the static token file; anything else is 401.
+//! Authentication: a verified client certificate (CN = user, O = groups), a
+//! bearer token from the static token file, or a service-account JWT
+//! (verified by `satoken`); anything else is 401.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -9,6 +10,8 @@ pub struct UserInfo {
     pub name: String,
     pub uid: String,
     pub groups: Vec<String>,
+    /// Upstream's `extra` (service-account tokens name their pod here).
+    pub extra: BTreeMap<String, Vec<String>>,
 }
 
 impl UserInfo {
@@ -21,6 +24,7 @@ impl UserInfo {
             name: name.into(),
             uid: String::new(),
             groups,
+            extra: BTreeMap::new(),
         }
     }
 }
@@ -97,13 +101,17 @@ impl Authenticator {
 
     /// Identity from the `Authorization` header, if it carries a known token.
     pub fn from_header(&self, header: Option<&str>) -> Option<UserInfo> {
-        let h = header?;
-        let (scheme, token) = h.split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return None;
-        }
-        self.token(token.trim())
+        self.token(bearer_token(header)?)
     }
+}
+
+/// The token of a `Bearer` `Authorization` header.
+pub fn bearer_token(header: Option<&str>) -> Option<&str> {
+    let (scheme, token) = header?.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// Split one CSV line, honouring double quotes.

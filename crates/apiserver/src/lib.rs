@@ -10,9 +10,11 @@ mod handlers;
 mod metrics;
 pub mod metrics_api;
 mod request;
+pub mod satoken;
 mod serve;
 
 pub use authn::{Authenticator, UserInfo};
 pub use authz::{AllowAuthenticated, Authorizer};
 pub use handlers::node_join::{NodeCredentialIssuer, NodeCredentials, NodeCredentialsRequest};
+pub use satoken::ServiceAccountTokens;
 pub use serve::{ApiServer, serve};

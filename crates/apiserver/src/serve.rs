@@ -2,7 +2,7 @@
 //! requested, not required), HTTP/1.1 and HTTP/2 through hyper, and the
 //! top-level dispatch of every request.
 
-use crate::authn::{Authenticator, UserInfo, user_from_cert};
+use crate::authn::{Authenticator, UserInfo, bearer_token, user_from_cert};
 use crate::authz::{Attributes, Authorizer};
 use crate::codec::{self, Resp};
 use crate::handlers;
@@ -23,6 +23,10 @@ pub struct ApiServer {
     pub authz: Arc<dyn Authorizer>,
     /// Address clients should use (advertised in legacy discovery).
     pub advertise: String,
+    /// Service-account token issuing and verification; None when the
+    /// server has no service-account key (tokens are then neither issued
+    /// nor accepted, and OIDC discovery is absent).
+    pub sa_tokens: Option<Arc<crate::satoken::ServiceAccountTokens>>,
     pub(crate) openapi: handlers::openapi::OpenApiCache,
     pub(crate) metrics: crate::metrics::Metrics,
     pub(crate) node_join: std::sync::OnceLock<handlers::node_join::NodeJoin>,
@@ -38,11 +42,24 @@ impl ApiServer {
         authz: Arc<dyn Authorizer>,
         advertise: String,
     ) -> Arc<Self> {
+        Self::new_with_tokens(registry, authn, authz, advertise, None)
+    }
+
+    /// As [`ApiServer::new`], issuing and accepting service-account tokens
+    /// signed with `sa_tokens`' key.
+    pub fn new_with_tokens(
+        registry: Arc<Registry>,
+        authn: Authenticator,
+        authz: Arc<dyn Authorizer>,
+        advertise: String,
+        sa_tokens: Option<crate::satoken::ServiceAccountTokens>,
+    ) -> Arc<Self> {
         Arc::new(ApiServer {
             registry,
             authn,
             authz,
             advertise,
+            sa_tokens: sa_tokens.map(Arc::new),
             openapi: Default::default(),
             metrics: Default::default(),
             node_join: Default::default(),
@@ -103,13 +120,22 @@ impl ApiServer {
         if handlers::node_join::is_join_path(&path) {
             return handlers::node_join::handle(self.node_join.get(), req).await;
         }
-        let user = cert_user.or_else(|| {
-            self.authn.from_header(
-                req.headers()
-                    .get(http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok()),
-            )
-        });
+        let auth_header = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let mut user = cert_user.or_else(|| self.authn.from_header(auth_header));
+        // Only a token shaped like a JWT costs a signature check.
+        if user.is_none()
+            && let Some(tokens) = &self.sa_tokens
+            && let Some(token) =
+                bearer_token(auth_header).filter(|t| crate::satoken::looks_like_jwt(t))
+        {
+            match tokens.authenticate(&self.registry, token).await {
+                Ok(u) => user = Some(u),
+                Err(e) => tracing::debug!(%path, "service account token rejected: {e}"),
+            }
+        }
         let public = matches!(
             path.as_str(),
             "/healthz" | "/livez" | "/readyz" | "/version"
@@ -210,6 +236,13 @@ impl ApiServer {
             }
             p if p.starts_with("/openapi/") => {
                 handlers::openapi::handle(self, p, &query, req.headers()).await
+            }
+            "/.well-known/openid-configuration" | "/openid/v1/jwks" => {
+                let tokens = self
+                    .sa_tokens
+                    .as_ref()
+                    .ok_or_else(ApiError::not_found_path)?;
+                Ok(crate::satoken::discovery_response(tokens, trimmed))
             }
             "" => Ok(codec::json(StatusCode::OK, &handlers::system::root_paths())),
             _ => Err(ApiError::not_found_path()),

@@ -21,6 +21,7 @@ pub mod replica_common;
 pub mod replicaset;
 pub mod replication_controller;
 pub mod resourcequota;
+pub mod root_ca_publisher;
 pub mod serviceaccount;
 pub mod statefulset;
 pub mod ttl_after_finished;
@@ -31,6 +32,9 @@ use informer::Factory;
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub node_lifecycle: node_lifecycle::NodeLifecycleConfig,
+    /// The cluster CA bundle (PEM) the root CA publisher puts in every
+    /// namespace's `kube-root-ca.crt`; without it that controller is off.
+    pub root_ca_pem: Option<String>,
 }
 
 /// Run every controller with the default settings until the process ends.
@@ -61,5 +65,10 @@ pub async fn run_all_with(factory: Factory, cfg: Config) {
         resourcequota::run(factory.clone()),
         disruption::run(factory.clone()),
         hpa::run(factory.clone()),
+        async {
+            if let Some(pem) = cfg.root_ca_pem {
+                root_ca_publisher::run(factory.clone(), pem).await
+            }
+        },
     );
 }

@@ -7,6 +7,7 @@ mod cli;
 mod datastore;
 mod join;
 mod kubeconfig;
+mod sa_key;
 
 use clap::Parser;
 

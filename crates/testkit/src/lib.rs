@@ -24,6 +24,8 @@ pub struct TestServer {
     pub api: Arc<ApiServer>,
     /// The server itself, for tests that configure it after start.
     pub server: Arc<ApiServer>,
+    /// The service-account signing key (PKCS#8 PEM, ECDSA P-256).
+    pub sa_key_pem: String,
     /// Holds ca.crt, admin.crt and admin.key for the kubeconfigs.
     pki: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -110,11 +112,15 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let server = ApiServer::new(
+        let sa_key_pem = KeyPair::generate().expect("sa key").serialize_pem();
+        let sa_tokens =
+            apiserver::ServiceAccountTokens::from_pem(sa_key_pem.as_bytes()).expect("sa tokens");
+        let server = ApiServer::new_with_tokens(
             registry,
             authn,
             Arc::new(AllowAuthenticated),
             addr.to_string(),
+            Some(sa_tokens),
         );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(apiserver::serve(
@@ -136,6 +142,7 @@ impl TestServer {
             ca_key_pem,
             api: server.clone(),
             server,
+            sa_key_pem,
             pki,
             shutdown: Some(tx),
         };
@@ -194,6 +201,11 @@ users:
     /// A client authenticating with the static bearer token.
     pub async fn token_client(&self) -> kube::Client {
         self.client_from(&format!("{{token: {TOKEN}}}")).await
+    }
+
+    /// A client authenticating with `token` (a service-account token, say).
+    pub async fn client_with_token(&self, token: &str) -> kube::Client {
+        self.client_from(&format!("{{token: {token}}}")).await
     }
 
     /// A client with no credentials at all.

@@ -139,7 +139,7 @@ pub async fn handle(
         "create" if review::is_review(&res) => {
             let raw = codec::read_body(body).await?;
             let obj = codec::decode(&codec::content_type(&parts.headers), &raw)?;
-            review::create(srv, &res, ns, obj, user)
+            review::create(srv, &res, ns, obj, user).await
         }
         "create" => {
             let opts = write_options(&query, &parts.headers, user)?;

@@ -1,6 +1,7 @@
 //! The review resources, which are asked rather than stored: access reviews
 //! (`kubectl auth can-i`), rules reviews, `SelfSubjectReview` (`kubectl auth
-//! whoami`) and `TokenReview`. Each answers its request with a status.
+//! whoami`) and `TokenReview` (static and service-account tokens). Each
+//! answers its request with a status.
 
 use crate::authn::UserInfo;
 use crate::authz::Attributes;
@@ -74,7 +75,7 @@ fn attributes(spec: &Value) -> Result<Attributes, ApiError> {
 }
 
 /// Answer a review request made by `user` at namespace `ns`.
-pub fn create(
+pub async fn create(
     srv: &Arc<ApiServer>,
     res: &ResourceInfo,
     ns: &str,
@@ -134,11 +135,33 @@ pub fn create(
         "selfsubjectreviews" => json!({"userInfo": user_json(user)}),
         "tokenreviews" => {
             let token = spec.get("token").and_then(Value::as_str).unwrap_or("");
+            let asked = strs(spec.get("audiences"));
             match srv.authn.token(token) {
                 Some(u) => {
-                    json!({"authenticated": true, "user": user_json(&u), "audiences": spec.get("audiences").cloned().unwrap_or(json!([]))})
+                    json!({"authenticated": true, "user": user_json(&u), "audiences": asked})
                 }
-                None => json!({"authenticated": false, "user": {}}),
+                None => match &srv.sa_tokens {
+                    // A service-account token, for the audiences asked about
+                    // (the API server's when none are).
+                    Some(t) if crate::satoken::looks_like_jwt(token) => {
+                        let auds = if asked.is_empty() {
+                            t.audiences().to_vec()
+                        } else {
+                            asked
+                        };
+                        match t.authenticate_for(&srv.registry, token, &auds).await {
+                            Ok((u, claims)) => {
+                                let both: Vec<&String> =
+                                    auds.iter().filter(|a| claims.aud.contains(a)).collect();
+                                json!({"authenticated": true, "user": user_json(&u), "audiences": both})
+                            }
+                            Err(e) => {
+                                json!({"authenticated": false, "user": {}, "error": e.to_string()})
+                            }
+                        }
+                    }
+                    _ => json!({"authenticated": false, "user": {}}),
+                },
             }
         }
         _ => return Err(ApiError::not_found_path()),
@@ -154,6 +177,9 @@ fn user_json(u: &UserInfo) -> Value {
     let mut v = json!({"username": u.name, "groups": u.groups});
     if !u.uid.is_empty() {
         v["uid"] = u.uid.clone().into();
+    }
+    if !u.extra.is_empty() {
+        v["extra"] = json!(u.extra);
     }
     v
 }

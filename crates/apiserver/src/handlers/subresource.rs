@@ -1,6 +1,7 @@
 //! Subresources other than `status`: `scale` (get, update, patch),
-//! `pods/binding`, `pods/eviction` and `namespaces/finalize`. The node-side
-//! ones (log, exec, attach, portforward, proxy) go to `kubelet_proxy`.
+//! `pods/binding`, `pods/eviction`, `serviceaccounts/token` and
+//! `namespaces/finalize`. The node-side ones (log, exec, attach,
+//! portforward, proxy) go to `kubelet_proxy`.
 
 use super::resource::{render_object, write_options};
 use crate::authn::UserInfo;
@@ -99,6 +100,16 @@ pub async fn handle(
                 StatusCode::CREATED,
                 &serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
             ))
+        }
+        ("token", "create") if res.plural == "serviceaccounts" => {
+            let tokens = srv
+                .sa_tokens
+                .as_ref()
+                .ok_or_else(ApiError::not_found_path)?;
+            let raw = codec::read_body(body).await?;
+            let req = codec::decode(&codec::content_type(&parts.headers), &raw)?;
+            let out = crate::satoken::request::create(tokens, reg, ns, name, req).await?;
+            Ok(codec::json(StatusCode::CREATED, &out))
         }
         ("finalize", "update") => {
             let raw = codec::read_body(body).await?;

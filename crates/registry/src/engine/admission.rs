@@ -1,4 +1,5 @@
-//! Admission that needs other objects (upstream's Priority plugin): a new
+//! Admission that needs other objects. The ServiceAccount plugin is in
+//! `sa_admission`. Here upstream's Priority plugin: a new
 //! pod's `priorityClassName` is resolved to its PriorityClass, whose value
 //! becomes `spec.priority` and whose preemption policy becomes the pod's;
 //! a pod without a class gets the global default class, if there is one.
@@ -19,6 +20,12 @@ fn priority_classes() -> ResourceInfo {
 }
 
 impl Registry {
+    /// Every admission step a new pod goes through, in upstream's order.
+    pub(crate) async fn admit_new_pod(&self, ns: &str, pod: &mut Value) -> Result<(), ApiError> {
+        self.admit_pod_service_account(ns, pod).await?;
+        self.admit_pod_priority(pod).await
+    }
+
     /// Resolve the pod's priority class into `spec.priority` and
     /// `spec.preemptionPolicy`, as upstream's Priority admission plugin.
     pub(crate) async fn admit_pod_priority(&self, pod: &mut Value) -> Result<(), ApiError> {

@@ -12,6 +12,7 @@ mod fields;
 mod list;
 mod meta;
 mod patch;
+pub mod sa_admission;
 mod schema;
 mod select;
 mod services;

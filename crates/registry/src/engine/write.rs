@@ -221,7 +221,7 @@ impl Registry {
         }
         let _alloc = self.allocation_guard(res).await?;
         if res.group.is_empty() && res.plural == "pods" {
-            self.admit_pod_priority(&mut obj).await?;
+            self.admit_new_pod(ns, &mut obj).await?;
         }
         self.prepare_create(res, ns, &mut obj, opts)?;
         if opts.dry_run {

@@ -63,6 +63,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating --data-dir {}", args.data_dir.display()))?;
     let tls_dir = args.data_dir.join("server").join("tls");
     let pki = certs::ensure(&tls_dir, &args.tls_san).context("preparing certificates")?;
+    let sa_tokens = crate::sa_key::ensure(&tls_dir).context("preparing the service-account key")?;
     let token = join::ensure_server_token(&args.data_dir, &pki.ca_pem).context("join token")?;
     let store = datastore::open(&args.datastore_endpoint, &args.data_dir)?;
     let registry = registry::engine::Registry::new(store)
@@ -109,11 +110,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         Some(p) => Authenticator::from_token_file(p).context("--token-auth-file")?,
         None => Authenticator::default(),
     };
-    let server = ApiServer::new(
+    let server = ApiServer::new_with_tokens(
         registry,
         authn,
         Arc::new(AllowAuthenticated),
         format!("{}:{}", local.ip(), local.port()),
+        Some(sa_tokens),
     )
     .with_kubelet_client(pki.kubelet_client_config())
     .with_node_join(
@@ -137,7 +139,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     ));
     let client = admin_client(&kc_path).await?;
     let factory = informer::Factory::new(client);
-    let mut controller_cfg = controllers::Config::default();
+    let mut controller_cfg = controllers::Config {
+        root_ca_pem: Some(pki.ca_pem.clone()),
+        ..Default::default()
+    };
     controller_cfg.node_lifecycle.grace_period = args.node_monitor_grace_period;
     let controllers = tokio::spawn(controllers::run_all_with(factory.clone(), controller_cfg));
     let scheduler = tokio::spawn(scheduler::run(factory.clone(), scheduler_config));
