@@ -55,7 +55,7 @@ pub async fn probe(host: &str, port: u16, service: &str, timeout: Duration) -> O
     let endpoint = match Endpoint::from_shared(format!("http://{addr}"))
         .and_then(|e| e.user_agent(format!("kube-probe/{}", super::http::KUBE_VERSION)))
     {
-        Ok(e) => e.connect_timeout(timeout).timeout(timeout),
+        Ok(e) => e.connect_timeout(timeout),
         Err(e) => return connect_failed(&e),
     };
     let channel = match tokio::time::timeout(timeout, endpoint.connect()).await {
@@ -76,9 +76,11 @@ pub async fn probe(host: &str, port: u16, service: &str, timeout: Duration) -> O
             .await
             .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
         let codec = tonic_prost::ProstCodec::<HealthCheckRequest, HealthCheckResponse>::default();
-        let req = tonic::Request::new(HealthCheckRequest {
+        let mut req = tonic::Request::new(HealthCheckRequest {
             service: service.to_string(),
         });
+        // Tell the server the deadline too; the client side is the timeout below.
+        req.set_timeout(timeout);
         client
             .unary(req, http::uri::PathAndQuery::from_static(CHECK_PATH), codec)
             .await
@@ -91,6 +93,8 @@ pub async fn probe(host: &str, port: u16, service: &str, timeout: Duration) -> O
                 s.message()
             )),
             tonic::Code::DeadlineExceeded => deadline_msg(),
+            // tonic's own enforcement of the grpc-timeout header.
+            tonic::Code::Cancelled if s.message() == "Timeout expired" => deadline_msg(),
             _ => Outcome::Failure(format!(
                 "error: health rpc probe failed: rpc error: code = {:?} desc = {}",
                 s.code(),
