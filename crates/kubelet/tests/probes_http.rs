@@ -112,7 +112,10 @@ async fn run(a: &HTTPGetAction) -> Outcome {
 #[tokio::test]
 async fn status_codes_decide_success() {
     let (port, seen) = server(None).await;
-    assert_eq!(run(&action(port, "/ok")).await, Outcome::Success("fine".into()));
+    assert_eq!(
+        run(&action(port, "/ok")).await,
+        Outcome::Success("fine".into())
+    );
     assert_eq!(
         run(&action(port, "/fail")).await,
         Outcome::Failure("HTTP probe failed with statuscode: 500".into())
@@ -125,7 +128,10 @@ async fn status_codes_decide_success() {
     assert!(head.starts_with("GET /ok HTTP/1.1\r\n"), "{head}");
     assert!(head.contains("user-agent: kube-probe/1.37\r\n"), "{head}");
     assert!(head.contains("accept: */*\r\n"), "{head}");
-    assert!(head.contains(&format!("host: 127.0.0.1:{port}\r\n")), "{head}");
+    assert!(
+        head.contains(&format!("host: 127.0.0.1:{port}\r\n")),
+        "{head}"
+    );
 }
 
 #[tokio::test]
@@ -157,7 +163,10 @@ async fn custom_headers_replace_defaults() {
 #[tokio::test]
 async fn redirects_follow_same_host_and_stop_at_another() {
     let (port, seen) = server(None).await;
-    assert_eq!(run(&action(port, "/local")).await, Outcome::Success("fine".into()));
+    assert_eq!(
+        run(&action(port, "/local")).await,
+        Outcome::Success("fine".into())
+    );
     assert_eq!(
         run(&action(port, "/relative/a")).await,
         Outcome::Success(String::new())
