@@ -10,6 +10,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+mod probes_support;
+
 /// Requests the server saw, as raw heads.
 type Seen = Arc<Mutex<Vec<String>>>;
 
@@ -20,6 +22,11 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, seen: Seen) {
         match s.read(&mut chunk).await {
             Ok(0) | Err(_) => return,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        // A TLS ClientHello to this plain server gets what a real one answers.
+        if buf.first() == Some(&0x16) {
+            let _ = s.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\n").await;
+            return;
         }
     }
     let head = String::from_utf8_lossy(&buf).into_owned();
@@ -235,4 +242,33 @@ async fn https_skips_certificate_verification_and_named_ports_resolve() {
         Outcome::Success("fine".into())
     );
     assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn lifecycle_http_hooks_ignore_status_and_fall_back_from_https() {
+    use k8s_openapi::api::core::v1::{LifecycleHandler, Pod};
+    let (port, seen) = server(None).await;
+    let cri: kubelet::cri::DynCri = Arc::new(probes_support::FakeCri::default());
+    let hook = |path: &str, scheme: Option<&str>| LifecycleHandler {
+        http_get: Some(HTTPGetAction {
+            scheme: scheme.map(str::to_string),
+            ..action(port, path)
+        }),
+        ..Default::default()
+    };
+    let pod = Pod::default();
+    let ip = Some("127.0.0.1");
+    let run = |h: LifecycleHandler| {
+        let (cri, pod) = (cri.clone(), pod.clone());
+        async move { kubelet::probes::run_handler(&cri, &pod, ip, "c1", &h).await }
+    };
+    assert_eq!(run(hook("/fail", None)).await, Ok(()));
+    assert_eq!(run(hook("/ok", Some("HTTPS"))).await, Ok(()));
+    let heads = seen.lock().unwrap().clone();
+    assert!(
+        heads[0].contains("user-agent: kube-lifecycle/1.37\r\n"),
+        "{}",
+        heads[0]
+    );
+    assert!(heads.iter().any(|h| h.starts_with("GET /ok ")));
 }

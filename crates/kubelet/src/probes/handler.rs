@@ -103,12 +103,25 @@ pub async fn run_container_handler(
                 format_pod(pod)
             )
         };
-        let req = HttpGet::from_action(h, container, pod_ip, "lifecycle")
+        let mut req = HttpGet::from_action(h, container, pod_ip, "lifecycle")
             .map_err(|e| fail(e.to_string()))?;
-        return match http::get(&req, HTTP_HOOK_TIMEOUT).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(fail(e)),
+        // The status code does not matter to a hook, only reaching it (upstream).
+        let err = match http::get(&req, HTTP_HOOK_TIMEOUT).await {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
         };
+        // An HTTPS hook answered in plain HTTP is retried over HTTP, as upstream
+        // does for hooks written before the scheme was honoured.
+        if req.url.https && err.contains("tls: received corrupt message") {
+            req.url.https = false;
+            req.headers
+                .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+            if http::get(&req, HTTP_HOOK_TIMEOUT).await.is_ok() {
+                tracing::warn!(url = %req.url, "HTTPS lifecycle hook got an HTTP response; HTTP retry succeeded");
+                return Ok(());
+            }
+        }
+        return Err(fail(err));
     }
     if let Some(s) = &handler.sleep {
         if s.seconds > 0 {
