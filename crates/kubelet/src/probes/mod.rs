@@ -5,7 +5,7 @@
 //!
 //! Parts: `worker` (the per-probe loop and its thresholds), `results` (the
 //! published results), `prober` (one probe run and its events), `exec`,
-//! `http`, `tcp`, `grpc` (the actions), `handler` (postStart/preStop).
+//! `http` (with `tls`), `tcp`, `grpc` (the actions), `handler` (postStart/preStop).
 
 pub mod exec;
 pub mod grpc;
@@ -14,6 +14,7 @@ pub mod http;
 pub mod prober;
 mod results;
 pub mod tcp;
+mod tls;
 mod worker;
 
 pub use handler::{run_container_handler, run_handler};
