@@ -72,8 +72,10 @@ pub async fn run(
 
     let recorder = informer::Recorder::new(client.clone(), "kubelet");
     let puller = ImagePuller::new(cri.clone(), recorder.clone());
-    let volumes = VolumeManager::new(cfg.root_dir.join("pods"), client.clone());
+    let volumes = VolumeManager::new(cfg.root_dir.join("pods"), client.clone())
+        .with_cluster_domain(cfg.cluster_domain.clone());
     let (probes, mut probe_changes) = ProbeManager::new(cri.clone());
+    let probes = probes.with_recorder(recorder.clone());
     let workers = PodWorkers::new(
         cfg.clone(),
         client.clone(),

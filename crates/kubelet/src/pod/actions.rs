@@ -12,6 +12,12 @@ pub trait ProbeView {
     fn liveness(&self, container: &str) -> Option<bool>;
     /// `Some(true)`: started (startup probe passed, or none).
     fn started(&self, container: &str) -> Option<bool>;
+    /// Why the probes want the running container restarted (failed
+    /// liveness or startup probe), in upstream's Killing wording.
+    fn restart_reason(&self, container: &str) -> Option<String> {
+        (self.liveness(container) == Some(false))
+            .then(|| format!("Container {container} failed liveness probe"))
+    }
 }
 
 /// No probe results at all (every container alive and started).
@@ -173,8 +179,8 @@ pub fn compute(
         let message = if !st.hash.is_empty() && st.hash != hash(c) {
             restart = true;
             format!("Container {} definition changed", c.name)
-        } else if probes.liveness(&c.name) == Some(false) {
-            format!("Container {} failed liveness probe", c.name)
+        } else if let Some(reason) = probes.restart_reason(&c.name) {
+            reason
         } else {
             keep += 1;
             continue;

@@ -32,6 +32,9 @@ impl ProbeView for Probes<'_> {
     fn started(&self, c: &str) -> Option<bool> {
         self.pm.started(self.uid, c)
     }
+    fn restart_reason(&self, c: &str) -> Option<String> {
+        self.pm.should_restart(self.uid, c)
+    }
 }
 
 impl ReadinessView for Probes<'_> {

@@ -59,6 +59,10 @@ impl Output {
     }
 }
 
+/// Put in `extra` to run the server with its local node agent (real
+/// containerd); without it every test server is control plane only.
+pub const WITH_AGENT: &str = "--with-agent";
+
 /// A running `rkube server`.
 pub struct Server {
     child: Option<Child>,
@@ -150,9 +154,10 @@ impl Server {
             .arg(data_dir)
             .args(["--bind-address", "127.0.0.1"])
             .args(["--https-port", &port.to_string()])
-            // No containers in these tests: the control plane only.
-            .arg("--disable-agent")
-            .args(extra)
+            // No containers unless the test asks for the node (`--with-agent`
+            // is the harness's own marker, not a server flag).
+            .args((!extra.contains(&WITH_AGENT)).then_some("--disable-agent"))
+            .args(extra.iter().filter(|a| **a != WITH_AGENT))
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
