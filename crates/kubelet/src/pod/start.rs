@@ -104,6 +104,13 @@ impl Inner {
         let image = match self.puller.ensure_image(pod, c, &secrets).await {
             Ok(i) => i,
             Err(PullError::Failed { reason, message }) => {
+                // Upstream's caller-side event beside the puller's own.
+                self.recorder.event(
+                    pod,
+                    EventType::Warning,
+                    "Failed",
+                    format!("Error: {reason}"),
+                );
                 return Err((fail(reason, message), None));
             }
         };

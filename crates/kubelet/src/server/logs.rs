@@ -189,8 +189,16 @@ pub async fn find_container(
         found.retain(|c| uid(c) == newest);
     }
     let created = api::ContainerState::ContainerCreated as i32;
+    let exited = api::ContainerState::ContainerExited as i32;
     let chosen = if previous {
-        found.get(1).ok_or_else(|| {
+        // Upstream reads `lastState.terminated`: while a container waits to
+        // be restarted (CrashLoopBackOff) that is the newest attempt, which
+        // has exited; while it runs, the attempt before it. (A container
+        // that exited for good also answers with its own log, where upstream
+        // says there is no previous one: the runtime alone cannot tell.)
+        let newest_exited = found.first().is_some_and(|c| c.state == exited);
+        let i = if newest_exited { 0 } else { 1 };
+        found.get(i).ok_or_else(|| {
             LogError::bad_request(format!(
                 "previous terminated container \"{container}\" in pod \"{pod}\" not found"
             ))
