@@ -132,6 +132,7 @@ fn waiting(s: &PodStatus) -> Option<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pod_runs_crashloops_finishes_and_deletes() {
     let ts = testkit::TestServer::start().await;
+    ts.add_pod_prerequisites("default").await;
     let client = ts.client().await;
     let cri = FakeCri::new();
     let agent = start_agent(client.clone(), cri.clone(), "n1");
@@ -284,6 +285,7 @@ async fn pod_runs_crashloops_finishes_and_deletes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_containers_run_before_regular_ones() {
     let ts = testkit::TestServer::start().await;
+    ts.add_pod_prerequisites("default").await;
     let client = ts.client().await;
     let cri = FakeCri::new();
     cri.set_exit("init1", 0);
@@ -326,6 +328,7 @@ async fn init_containers_run_before_regular_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_agent_adopts_running_containers_and_removes_orphans() {
     let ts = testkit::TestServer::start().await;
+    ts.add_pod_prerequisites("default").await;
     let client = ts.client().await;
     let cri = FakeCri::new();
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");

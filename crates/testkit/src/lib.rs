@@ -157,32 +157,41 @@ impl TestServer {
                 Err(kube::Error::Api(s)) if s.code == 409 => {}
                 Err(e) => panic!("creating namespace {name}: {e}"),
             }
-            // What the root-CA publisher puts in every namespace: pods'
-            // service-account volumes read it.
-            let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
-                kube::Api::namespaced(ts.client().await, name);
-            let cm = serde_json::from_value(serde_json::json!({
-                "metadata": {"name": "kube-root-ca.crt"},
-                "data": {"ca.crt": ts.ca_pem},
-            }))
-            .expect("configmap");
-            match cms.create(&Default::default(), &cm).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 409 => {}
-                Err(e) => panic!("creating kube-root-ca.crt in {name}: {e}"),
-            }
-            // And what the service-account controller creates.
-            let sas: kube::Api<k8s_openapi::api::core::v1::ServiceAccount> =
-                kube::Api::namespaced(ts.client().await, name);
-            let sa = serde_json::from_value(serde_json::json!({"metadata": {"name": "default"}}))
-                .expect("serviceaccount");
-            match sas.create(&Default::default(), &sa).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 409 => {}
-                Err(e) => panic!("creating the default serviceaccount in {name}: {e}"),
-            }
         }
         ts
+    }
+
+    /// What the controllers would have made in `namespace` before a pod
+    /// runs there (testkit runs none): the `default` ServiceAccount and the
+    /// `kube-root-ca.crt` ConfigMap its token volume reads. For tests that
+    /// run pods through a kubelet.
+    pub async fn add_pod_prerequisites(&self, namespace: &str) {
+        let name = namespace;
+        let ts = self;
+        // What the root-CA publisher puts in every namespace: pods'
+        // service-account volumes read it.
+        let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+            kube::Api::namespaced(ts.client().await, name);
+        let cm = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "kube-root-ca.crt"},
+            "data": {"ca.crt": ts.ca_pem},
+        }))
+        .expect("configmap");
+        match cms.create(&Default::default(), &cm).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => panic!("creating kube-root-ca.crt in {name}: {e}"),
+        }
+        // And what the service-account controller creates.
+        let sas: kube::Api<k8s_openapi::api::core::v1::ServiceAccount> =
+            kube::Api::namespaced(ts.client().await, name);
+        let sa = serde_json::from_value(serde_json::json!({"metadata": {"name": "default"}}))
+            .expect("serviceaccount");
+        match sas.create(&Default::default(), &sa).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => panic!("creating the default serviceaccount in {name}: {e}"),
+        }
     }
 
     async fn client_from(&self, user: &str) -> kube::Client {
