@@ -327,6 +327,11 @@ impl Drop for Node {
     }
 }
 
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 fn pod_yaml(name: &str, image: &str, policy: &str, secret: Option<&str>) -> String {
     let secrets = secret
         .map(|s| format!("  imagePullSecrets: [{{name: {s}}}]\n"))
@@ -396,13 +401,19 @@ fn pulls_from_a_local_registry_with_pull_policy_and_pull_secrets() {
     ])
     .ok();
     node.apply(&pod_yaml("authed", &image, "Always", Some("regcred")));
-    node.kubectl(&[
+    let ready = node.kubectl(&[
         "wait",
         "--for=condition=Ready",
         "pod/authed",
         "--timeout=55s",
-    ])
-    .ok();
+    ]);
+    assert!(
+        ready.success(),
+        "pod authed not Ready: {}\nevents: {:?}\nregistry log tail:\n{}",
+        node.pod("authed")["status"],
+        node.events("authed"),
+        tail(&registry.log_text(), 30)
+    );
     let p = node.pod("authed");
     assert_eq!(p["status"]["phase"], "Running", "{p}");
     let out = node

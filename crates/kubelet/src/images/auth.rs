@@ -110,7 +110,7 @@ fn key_matches(key: &str, image: &ImageRef) -> bool {
     kport == iport && host_matches(&khost, &ihost) && path_ok
 }
 
-fn to_auth(key: &str, e: &Entry) -> AuthConfig {
+fn to_auth(e: &Entry) -> AuthConfig {
     let (mut username, mut password) = (e.username.clone(), e.password.clone());
     if username.is_empty()
         && !e.auth.is_empty()
@@ -121,16 +121,15 @@ fn to_auth(key: &str, e: &Entry) -> AuthConfig {
         username = u.to_string();
         password = p.to_string();
     }
-    let (host, port, _) = split_key(key);
     AuthConfig {
         username,
         password,
         auth: e.auth.clone(),
-        server_address: if port.is_empty() {
-            host
-        } else {
-            format!("{host}:{port}")
-        },
+        // Left empty as upstream's keyring leaves it: containerd parses a
+        // non-empty one as a URL and drops the credentials unless its host
+        // equals the registry's, which a bare key (`reg:5000`, `docker.io`)
+        // never satisfies; the key already chose these credentials.
+        server_address: String::new(),
         identity_token: e.identitytoken.clone(),
         registry_token: e.registrytoken.clone(),
     }
@@ -144,7 +143,7 @@ pub fn auths_for(image: &ImageRef, secrets: &[Secret]) -> Vec<AuthConfig> {
         for (key, entry) in entries(s) {
             if key_matches(&key, image) {
                 let (h, p, path) = split_key(&key);
-                matched.push((format!("{h}:{p}/{path}"), to_auth(&key, &entry)));
+                matched.push((format!("{h}:{p}/{path}"), to_auth(&entry)));
             }
         }
     }
@@ -193,7 +192,7 @@ mod tests {
             (a[0].username.as_str(), a[0].password.as_str()),
             ("alice", "s3cret")
         );
-        assert_eq!(a[0].server_address, "127.0.0.1:5000");
+        assert_eq!(a[0].server_address, "", "containerd must not filter on it");
         assert!(
             auths_for(
                 &parse("127.0.0.1:5001/app:1").unwrap(),
@@ -213,7 +212,6 @@ mod tests {
         );
         let a = auths_for(&parse("busybox:1.36").unwrap(), std::slice::from_ref(&s));
         assert_eq!(a.len(), 1);
-        assert_eq!(a[0].server_address, "docker.io");
         assert_eq!(
             auths_for(
                 &parse("docker.io/team/x").unwrap(),
