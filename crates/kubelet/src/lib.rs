@@ -24,6 +24,7 @@ pub mod config;
 pub mod container;
 pub mod containerd;
 pub mod cri;
+pub mod gc;
 pub mod images;
 pub mod node;
 pub mod pod;
