@@ -30,6 +30,7 @@ pub mod node;
 pub mod pod;
 pub mod probes;
 pub mod server;
+pub mod staticpods;
 pub mod volumes;
 
 pub use config::KubeletConfig;
