@@ -4,7 +4,9 @@
 //! (upstream's PLEG) so a container dying is noticed at once. On start,
 //! runtime objects of pods still bound here are adopted as they are (the
 //! next sync keeps running containers whose spec did not change), and
-//! those of pods that are gone are stopped and removed.
+//! those of pods that are gone are stopped and removed. Static pods from
+//! the manifest directory feed the same workers (mirror pods in the API are
+//! never run themselves), and the garbage collector runs beside them.
 
 use crate::KubeletConfig;
 use crate::cri::{DynCri, labels};
@@ -12,6 +14,7 @@ use crate::images::ImagePuller;
 use crate::pod::PodWorkers;
 use crate::probes::ProbeManager;
 use crate::server::{self, ServerState};
+use crate::staticpods::{StaticPods, is_mirror};
 use crate::volumes::VolumeManager;
 use futures::FutureExt;
 use informer::{Change, Informer, WorkQueue};
@@ -83,14 +86,42 @@ pub async fn run(
         puller,
         volumes,
         probes,
-        recorder,
+        recorder.clone(),
     );
     let queue: WorkQueue<String> = WorkQueue::new();
+    let statics = cfg.static_pod_path.clone().map(|dir| {
+        StaticPods::new(
+            dir,
+            cfg.node_name.clone(),
+            client.clone(),
+            workers.clone(),
+            queue.clone(),
+        )
+    });
+    if let Some(s) = &statics {
+        // Known before adoption, so their running containers are kept.
+        s.load().await;
+    }
 
     let pods: Informer<Pod> = Informer::new();
     {
         let (w, q) = (workers.clone(), queue.clone());
+        let statics = statics.clone();
         pods.on_change(move |c: &Change<Pod>| {
+            // Mirror pods only show static pods; the file source runs those.
+            let mirror = match c {
+                Change::Added(p) | Change::Updated { new: p, .. } | Change::Deleted(p) => {
+                    is_mirror(p)
+                }
+            };
+            if mirror {
+                let gone = matches!(c, Change::Deleted(_))
+                    || matches!(c, Change::Updated { new, .. } if new.metadata.deletion_timestamp.is_some());
+                if gone && let Some(s) = &statics {
+                    s.mirror_changed();
+                }
+                return;
+            }
             let uid = match c {
                 Change::Added(p) | Change::Updated { new: p, .. } => w.update_pod(p.clone()),
                 Change::Deleted(p) => w.remove_pod(p),
@@ -130,6 +161,15 @@ pub async fn run(
         }
     }));
     tasks.push(tokio::spawn(relist(cri.clone(), queue.clone())));
+    if let Some(s) = statics {
+        tasks.push(tokio::spawn(s.run()));
+    }
+    tasks.push(tokio::spawn(crate::gc::run(
+        cfg.clone(),
+        cri.clone(),
+        workers.clone(),
+        recorder.clone(),
+    )));
     tasks.push(tokio::spawn({
         let (q, w) = (queue.clone(), workers.clone());
         async move {

@@ -24,11 +24,13 @@ pub mod config;
 pub mod container;
 pub mod containerd;
 pub mod cri;
+pub mod gc;
 pub mod images;
 pub mod node;
 pub mod pod;
 pub mod probes;
 pub mod server;
+pub mod staticpods;
 pub mod volumes;
 
 pub use config::KubeletConfig;

@@ -41,6 +41,10 @@ struct State {
     /// First word of the command → the answer of ExecSync.
     exec_results: HashMap<String, api::ExecSyncResponse>,
     images: BTreeSet<String>,
+    /// Image name → size in bytes reported by ListImages (default 0).
+    image_sizes: HashMap<String, u64>,
+    /// What ImageFsInfo reports as the image filesystem's mountpoint.
+    image_fs_mountpoint: String,
     calls: Vec<String>,
     /// Exit code a stopped container reports (SIGTERM'd shell: 143).
     stop_exit_code: i32,
@@ -117,6 +121,33 @@ impl FakeCri {
 
     pub fn add_image(&self, image: &str) {
         self.lock().images.insert(image.into());
+    }
+
+    /// Add `image` reporting `size` bytes in ListImages.
+    pub fn add_image_sized(&self, image: &str, size: u64) {
+        let mut st = self.lock();
+        st.images.insert(image.into());
+        st.image_sizes.insert(image.into(), size);
+    }
+
+    /// The images present now, by name.
+    pub fn images(&self) -> Vec<String> {
+        self.lock().images.iter().cloned().collect()
+    }
+
+    /// The image ID the fake reports for `image` (stable per name).
+    pub fn image_id(image: &str) -> String {
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in image.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        format!("sha256:{h:016x}")
+    }
+
+    /// The mountpoint ImageFsInfo reports.
+    pub fn set_image_fs_mountpoint(&self, path: &str) {
+        self.lock().image_fs_mountpoint = path.into();
     }
 
     /// Make the running container(s) named `name` exit with `code` now.
@@ -496,7 +527,7 @@ impl Cri for FakeCri {
                     .config
                     .image
                     .as_ref()
-                    .map(|i| format!("sha256:{}", i.image.len()))
+                    .map(|i| Self::image_id(&i.image))
                     .unwrap_or_default(),
                 reason: c.reason.clone(),
                 message: c.message.clone(),
@@ -604,8 +635,9 @@ impl Cri for FakeCri {
             .images
             .iter()
             .map(|i| api::Image {
-                id: format!("sha256:{}", i.len()),
+                id: Self::image_id(i),
                 repo_tags: vec![i.clone()],
+                size: st.image_sizes.get(i).copied().unwrap_or(0),
                 ..Default::default()
             })
             .collect())
@@ -614,7 +646,7 @@ impl Cri for FakeCri {
     async fn image_status(&self, image: &str) -> Result<Option<api::Image>> {
         let st = self.lock();
         Ok(st.images.get(image).map(|i| api::Image {
-            id: format!("sha256:{}", i.len()),
+            id: Self::image_id(i),
             repo_tags: vec![i.clone()],
             ..Default::default()
         }))
@@ -629,11 +661,34 @@ impl Cri for FakeCri {
     }
 
     async fn remove_image(&self, image: &str) -> Result<()> {
-        self.lock().images.remove(image);
+        let mut st = self.lock();
+        // Accepts a name or the ID the fake reports for it.
+        let name = st
+            .images
+            .iter()
+            .find(|i| *i == image || Self::image_id(i) == image)
+            .cloned();
+        let Some(name) = name else {
+            return Err(CriError::NotFound(image.into()));
+        };
+        st.images.remove(&name);
+        st.calls.push(format!("RemoveImage {name}"));
         Ok(())
     }
 
     async fn image_fs_info(&self) -> Result<api::ImageFsInfoResponse> {
-        Ok(api::ImageFsInfoResponse::default())
+        let st = self.lock();
+        if st.image_fs_mountpoint.is_empty() {
+            return Ok(api::ImageFsInfoResponse::default());
+        }
+        Ok(api::ImageFsInfoResponse {
+            image_filesystems: vec![api::FilesystemUsage {
+                fs_id: Some(api::FilesystemIdentifier {
+                    mountpoint: st.image_fs_mountpoint.clone(),
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
     }
 }

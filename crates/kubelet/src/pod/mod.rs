@@ -69,6 +69,9 @@ pub(crate) struct Inner {
     pub failures: Mutex<HashMap<String, HashMap<String, status::StartFailure>>>,
     /// uid → the status last written.
     pub written: Mutex<HashMap<String, PodStatus>>,
+    /// Static pod uid → the UID of its mirror pod in the API (absent: no
+    /// mirror yet, so no status is written).
+    pub mirrors: Mutex<HashMap<String, String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -98,6 +101,7 @@ impl PodWorkers {
                 pods: Mutex::new(HashMap::new()),
                 failures: Mutex::new(HashMap::new()),
                 written: Mutex::new(HashMap::new()),
+                mirrors: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -133,6 +137,20 @@ impl PodWorkers {
         lock(&self.inner.pods).keys().cloned().collect()
     }
 
+    /// Static pod `uid` now has mirror pod `mirror_uid` (or none); its
+    /// status is written to the mirror, afresh after a change.
+    pub fn set_mirror_uid(&self, uid: &str, mirror_uid: Option<String>) {
+        let mut m = lock(&self.inner.mirrors);
+        let changed = m.get(uid) != mirror_uid.as_ref();
+        match mirror_uid {
+            Some(mu) => m.insert(uid.to_string(), mu),
+            None => m.remove(uid),
+        };
+        if changed {
+            lock(&self.inner.written).remove(uid);
+        }
+    }
+
     pub fn entry(&self, uid: &str) -> Option<PodEntry> {
         lock(&self.inner.pods).get(uid).cloned()
     }
@@ -153,6 +171,15 @@ pub fn container_hash(c: &Container) -> String {
         h = h.wrapping_mul(0x100000001b3);
     }
     format!("{h:x}")
+}
+
+/// A pod read from the static pod directory (`kubernetes.io/config.source: file`).
+pub fn is_static(pod: &Pod) -> bool {
+    pod.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("kubernetes.io/config.source"))
+        .is_some_and(|s| s == "file")
 }
 
 /// Upstream's format.Pod: `NAME_NAMESPACE(UID)`.

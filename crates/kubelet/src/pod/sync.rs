@@ -83,6 +83,7 @@ impl Inner {
         lock(&self.pods).remove(uid);
         lock(&self.failures).remove(uid);
         lock(&self.written).remove(uid);
+        lock(&self.mirrors).remove(uid);
         self.backoff.forget_pod(uid);
     }
 
@@ -325,10 +326,19 @@ impl Inner {
             lock(&self.written).insert(uid, st);
             return Ok(());
         }
+        // A static pod's status goes to its mirror pod, once there is one.
+        let api_uid = if super::is_static(pod) {
+            match lock(&self.mirrors).get(&uid) {
+                Some(m) => m.clone(),
+                None => return Ok(()),
+            }
+        } else {
+            uid.clone()
+        };
         let name = pod.metadata.name.as_deref().unwrap_or_default();
         let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
         let patch = serde_json::json!({
-            "metadata": {"uid": uid},
+            "metadata": {"uid": api_uid},
             "status": st,
         });
         match Api::<Pod>::namespaced(self.client.clone(), ns)

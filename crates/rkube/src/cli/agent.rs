@@ -62,6 +62,10 @@ pub struct NodeArgs {
     /// imagefs.available<15%).
     #[arg(long, value_name = "SIGNAL<VALUE,...", value_parser = kubelet::node::status::Thresholds::parse)]
     pub eviction_hard: Option<kubelet::node::status::Thresholds>,
+    /// Directory of static pod manifests (*.yaml, *.yml, *.json), read at
+    /// start and every 20 s [default: DATA-DIR/agent/pod-manifests, created at start].
+    #[arg(long, value_name = "DIR")]
+    pub pod_manifest_path: Option<PathBuf>,
 }
 
 /// What the node runs as: name and address resolved from the flags.
@@ -187,6 +191,12 @@ pub async fn run_node(
     if let Some(t) = &node.eviction_hard {
         cfg.eviction_hard = *t;
     }
+    let manifests = node
+        .pod_manifest_path
+        .clone()
+        .unwrap_or_else(|| agent_dir.join("pod-manifests"));
+    tokio::fs::create_dir_all(&manifests).await?;
+    cfg.static_pod_path = Some(manifests);
 
     // Held for the node's lifetime: dropping it stops containerd.
     let mut _containerd = None;
