@@ -391,3 +391,36 @@ async fn restarted_agent_adopts_running_containers_and_removes_orphans() {
     );
     agent.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sandbox_creation_backs_off_then_recovers() {
+    let ts = testkit::TestServer::start().await;
+    ts.add_pod_prerequisites("default").await;
+    let client = ts.client().await;
+    let cri = FakeCri::new();
+    cri.set_sandbox_error("netfail", Some("failed to setup network for sandbox"));
+    let agent = start_agent(client.clone(), cri.clone(), "n4");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    pods.create(
+        &PostParams::default(),
+        &pod("netfail", "n4", "Always", vec![container("main")]),
+    )
+    .await
+    .unwrap();
+    // The relist wakes the pod every second; the sandbox back-off (10 s
+    // first) keeps it from retrying at that pace.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let tries = |calls: &[String]| {
+        calls
+            .iter()
+            .filter(|c| c.as_str() == "RunPodSandbox default/netfail failed")
+            .count()
+    };
+    assert_eq!(tries(&cri.calls()), 1, "{:?}", cri.calls());
+    cri.set_sandbox_error("netfail", None);
+    wait_for(&pods, "netfail", 20, "Running after the back-off", |s| {
+        s.phase.as_deref() == Some("Running")
+    })
+    .await;
+    agent.stop().await;
+}

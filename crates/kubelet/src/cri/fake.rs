@@ -38,6 +38,8 @@ struct State {
     exits: HashMap<String, i32>,
     /// Container name → the message StartContainer fails with.
     start_errors: HashMap<String, String>,
+    /// Pod name → the message RunPodSandbox fails with (a CNI error, say).
+    sandbox_errors: HashMap<String, String>,
     /// First word of the command → the answer of ExecSync.
     exec_results: HashMap<String, api::ExecSyncResponse>,
     images: BTreeSet<String>,
@@ -96,6 +98,15 @@ impl FakeCri {
     }
 
     /// StartContainer of containers named `name` fails with `message`.
+    /// RunPodSandbox for pod `pod_name` fails with `message` (None: succeeds again).
+    pub fn set_sandbox_error(&self, pod_name: &str, message: Option<&str>) {
+        let mut st = self.lock();
+        match message {
+            Some(m) => st.sandbox_errors.insert(pod_name.into(), m.into()),
+            None => st.sandbox_errors.remove(pod_name),
+        };
+    }
+
     pub fn set_start_error(&self, name: &str, message: &str) {
         self.lock().start_errors.insert(name.into(), message.into());
     }
@@ -297,6 +308,14 @@ impl Cri for FakeCri {
         st.next_id += 1;
         let id = format!("sb{:04}", st.next_id);
         let md = config.metadata.clone().unwrap_or_default();
+        if let Some(m) = st.sandbox_errors.get(&md.name).cloned() {
+            st.calls
+                .push(format!("RunPodSandbox {}/{} failed", md.namespace, md.name));
+            return Err(super::CriError::Status {
+                code: 2,
+                message: m,
+            });
+        }
         st.calls
             .push(format!("RunPodSandbox {}/{}", md.namespace, md.name));
         let ip = format!("10.88.{}.{}", st.next_id / 250, st.next_id % 250 + 2);

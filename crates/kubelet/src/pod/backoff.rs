@@ -68,6 +68,25 @@ impl Backoff {
         );
     }
 
+    /// Time left before `key` may be tried again, counted from its last
+    /// recorded failure (`next`).
+    pub fn waiting(&self, key: &str, now_ms: i64) -> Option<Duration> {
+        let last = {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            entries.get(key)?.last_update_ms
+        };
+        self.in_backoff_since(key, last, now_ms)
+            .map(|(_, left)| left)
+    }
+
+    /// Forget `key` (it succeeded).
+    pub fn reset(&self, key: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
     /// The current back-off of `key`, if any.
     pub fn get(&self, key: &str) -> Option<Duration> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());

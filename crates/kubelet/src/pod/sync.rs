@@ -193,6 +193,16 @@ impl Inner {
             &cgroup_parent,
             super::sandbox::host_dns(),
         );
+        let sandbox_key = format!("{uid}/sandbox");
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        if acts.create_sandbox
+            && let Some(left) = self.backoff.waiting(&sandbox_key, now_ms)
+        {
+            // The last attempt failed (CNI, runtime): wait, however often
+            // the relist wakes this pod up.
+            self.write_status(pod, &rt, rt.any_running()).await?;
+            return Ok(Some(left));
+        }
         if acts.create_sandbox {
             if let Err(e) = tokio::fs::create_dir_all(&sb_config.log_directory).await {
                 tracing::debug!("log directory: {e}");
@@ -211,9 +221,11 @@ impl Inner {
                     "FailedCreatePodSandBox",
                     format!("Failed to create pod sandbox: {e}"),
                 );
+                self.backoff.next(&sandbox_key, now_ms);
                 self.write_status(pod, &rt, rt.any_running()).await?;
                 return Err(e.into());
             }
+            self.backoff.reset(&sandbox_key);
             rt = runtime::gather(&self.cri, uid).await?;
         }
         let Some(sb) = rt.latest_sandbox().filter(|s| s.ready).cloned() else {
