@@ -61,7 +61,7 @@ def rkube_server(tmp_path_factory):
     log = open(data / "server.log", "wb")
     proc = subprocess.Popen(
         [binary, "server", "--data-dir", str(data), "--bind-address", "127.0.0.1",
-         "--https-port", "0"],
+         "--https-port", "0", "--disable-agent"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
     try:
