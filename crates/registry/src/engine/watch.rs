@@ -76,10 +76,19 @@ impl Registry {
                 };
                 (initial, live, snap.revision)
             } else {
-                let start = self.cache.watch(&rprefix, rv).map_err(|e| match e {
-                    CacheError::TooOld { .. } => ApiError::expired(e.to_string()),
-                    CacheError::Store(s) => super::store_error(s),
-                })?;
+                let start = match self.cache.watch(&rprefix, rv) {
+                    Ok(s) => s,
+                    // Upstream's watch cache answers a too-old version with a
+                    // watch holding one ERROR event (410), not an HTTP error:
+                    // clients (client-go, kube-rs) relist on that event, but
+                    // retry an HTTP 410 at watch start with the same version
+                    // forever.
+                    Err(e @ CacheError::TooOld { .. }) => {
+                        let ev = WatchEventOut::Error(ApiError::expired(e.to_string()));
+                        return Ok(Box::pin(futures::stream::iter([ev])));
+                    }
+                    Err(CacheError::Store(s)) => return Err(super::store_error(s)),
+                };
                 let initial = start
                     .initial
                     .iter()
