@@ -133,9 +133,18 @@ impl Node {
 }
 
 impl Drop for Node {
-    /// Delete every pod so the agent tears down sandboxes (CNI DEL,
-    /// mounts, cgroups) before the server and its containerd go away.
+    /// Delete the workloads (so no controller recreates their pods) and every
+    /// pod, so the agent tears down sandboxes (CNI DEL, mounts, cgroups)
+    /// before the server and its containerd go away; then make sure nothing
+    /// of this node is left: its shims (by PID), mounts and data dir.
     fn drop(&mut self) {
+        let _ = self.server.kubectl(&[
+            "delete",
+            "deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs",
+            "--all",
+            "-A",
+            "--wait=false",
+        ]);
         let _ = self.server.kubectl(&[
             "delete",
             "pods",
@@ -145,7 +154,41 @@ impl Drop for Node {
             "--timeout=40s",
         ]);
         self.server.stop();
+        remove_node_dir(&self.server.data_dir);
     }
+}
+
+/// Kill the container shims still serving containers of the node in `dir`,
+/// unmount what is left under it, and remove it.
+fn remove_node_dir(dir: &std::path::Path) {
+    let needle = dir.to_string_lossy().into_owned();
+    if let Ok(procs) = std::fs::read_dir("/proc") {
+        for p in procs.flatten() {
+            let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains("containerd-shim") && cmd.contains(&needle) {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
+    }
+    let mut mounts: Vec<String> = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .filter(|m| m.starts_with(&needle))
+        .collect();
+    mounts.sort_by(|a, b| b.cmp(a));
+    for m in mounts {
+        let _ = std::process::Command::new("umount")
+            .args(["-l", &m])
+            .status();
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 fn container_state(pod: &serde_json::Value, i: usize) -> serde_json::Value {
