@@ -174,9 +174,9 @@ async fn node_and_pod_metrics_come_from_kubelet_scrapes() {
     node(&c, "n2", "False").await;
     pod(&c, "web", "app").await;
     pod(&c, "db", "pg").await;
-    ts.server
+    ts.api
         .set_metrics_fetcher(Arc::new(FakeKubelet::default()), Duration::from_millis(100));
-    ts.server.start_metrics_scraper();
+    ts.api.start_metrics_scraper();
 
     let mut list = Value::Null;
     for _ in 0..100 {

@@ -91,9 +91,9 @@ async fn hpa_scales_a_deployment_up_on_cpu_utilization() {
         .await
         .unwrap();
     }
-    ts.server
+    ts.api
         .set_metrics_fetcher(Arc::new(BusyKubelet::default()), Duration::from_millis(100));
-    ts.server.start_metrics_scraper();
+    ts.api.start_metrics_scraper();
 
     let deps: Api<Deployment> = Api::namespaced(client.clone(), "test");
     deps.create(

@@ -20,10 +20,8 @@ pub struct TestServer {
     /// (kubelet serving and kubelet-client certificates).
     pub ca_key_pem: String,
     /// The running server, for settings made after start
-    /// (`set_kubelet_client`).
+    /// (`set_kubelet_client`, the metrics fetcher).
     pub api: Arc<ApiServer>,
-    /// The server itself, for tests that configure it after start.
-    pub server: Arc<ApiServer>,
     /// The service-account signing key (PKCS#8 PEM, ECDSA P-256).
     pub sa_key_pem: String,
     /// Holds ca.crt, admin.crt and admin.key for the kubeconfigs.
@@ -140,8 +138,7 @@ impl TestServer {
             url: format!("https://{addr}"),
             ca_pem,
             ca_key_pem,
-            api: server.clone(),
-            server,
+            api: server,
             sa_key_pem,
             pki,
             shutdown: Some(tx),
