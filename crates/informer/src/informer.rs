@@ -422,9 +422,11 @@ where
     }
 }
 
-/// What the cache leaves out of every object it keeps.
-fn strip<K: Resource>(obj: &mut K) {
+/// What the cache leaves out of every object it keeps: managedFields, and
+/// the spare room of decoded lists (see [`crate::compact`]).
+fn strip<K: Resource + 'static>(obj: &mut K) {
     obj.meta_mut().managed_fields = None;
+    crate::compact::compact(obj);
 }
 
 impl<K> Default for Informer<K>

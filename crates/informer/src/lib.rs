@@ -5,6 +5,7 @@
 //! once, and an event recorder that drops events rather than slow the
 //! caller down.
 
+pub mod compact;
 pub mod factory;
 pub mod informer;
 pub mod keys;

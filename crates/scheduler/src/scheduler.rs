@@ -75,8 +75,15 @@ pub async fn run(factory: Factory, config: SchedulerConfig) {
     let mut alg = Algorithm::default();
     let mut snapshot = Snapshot::default();
     loop {
+        // A bind slot first, then a pod: when binds fall behind, pods wait in
+        // the queue (a pointer each) rather than as thousands of spawned bind
+        // tasks holding assumed copies, and are scheduled against a fresher
+        // snapshot when a slot frees.
+        let Ok(slot) = sched.api_slots.clone().acquire_owned().await else {
+            return;
+        };
         let qp = sched.queue.pop().await;
-        sched.schedule_one(&mut alg, &mut snapshot, qp).await;
+        sched.schedule_one(&mut alg, &mut snapshot, qp, slot).await;
     }
 }
 
@@ -234,6 +241,7 @@ impl Scheduler {
         alg: &mut Algorithm,
         snap: &mut Snapshot,
         qp: QueuedPod,
+        slot: tokio::sync::OwnedSemaphorePermit,
     ) {
         let uid = qp.uid().to_string();
         if self.cache.is_assumed(&uid) {
@@ -244,7 +252,7 @@ impl Scheduler {
         let pi = PodInfo::new(qp.pod.clone());
         let (state, result) = alg.schedule(&self.profile, &pi, snap);
         match result {
-            Ok(node) => self.assume_and_bind(qp, pi, node),
+            Ok(node) => self.assume_and_bind(qp, pi, node, slot),
             Err(CycleError::Unschedulable(mut fit)) => {
                 let nominated = run_post_filter(&self.profile, &state, &pi, snap, &mut fit).await;
                 if let Some(n) = &nominated {
@@ -266,7 +274,13 @@ impl Scheduler {
         }
     }
 
-    fn assume_and_bind(self: &Arc<Self>, qp: QueuedPod, pi: PodInfo, node: String) {
+    fn assume_and_bind(
+        self: &Arc<Self>,
+        qp: QueuedPod,
+        pi: PodInfo,
+        node: String,
+        slot: tokio::sync::OwnedSemaphorePermit,
+    ) {
         let mut bound = (*pi.pod).clone();
         if let Some(spec) = bound.spec.as_mut() {
             spec.node_name = Some(node.clone());
@@ -277,10 +291,9 @@ impl Scheduler {
         };
         self.cache.assume(Arc::new(assumed), &node);
         let me = self.clone();
-        let slots = self.api_slots.clone();
         tokio::spawn(async move {
-            let _slot = slots.acquire_owned().await;
-            me.bind(qp, node).await
+            me.bind(qp, node).await;
+            drop(slot);
         });
     }
 

@@ -8,6 +8,9 @@
 //! `cargo run --release -p simnodes --example sched_bench -- --kubeconfig K
 //! --nodes 5000 --pods 10000 [--server-pid PID] [--self-bind] [--register]`
 //!
+//! `--rate R` creates R pods/s instead of as fast as possible, for the
+//! steady-state create→bound latency.
+//!
 //! `--self-bind` posts pods/binding round-robin itself, to exercise the
 //! mechanics without a scheduler.
 
@@ -37,6 +40,11 @@ struct Args {
     /// Concurrent creators.
     #[arg(long, default_value_t = 32)]
     creators: usize,
+    /// Create pods at this steady rate (pods/s), pod i no earlier than i/rate
+    /// seconds after the start; 0 = as fast as the API takes them. At a rate
+    /// the cluster keeps up with, create→bound is the steady-state latency.
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
     /// Register the simulated nodes from this process (otherwise wait for the
     /// server's `--sim-nodes`).
     #[arg(long)]
@@ -307,18 +315,23 @@ async fn main() -> anyhow::Result<()> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut creators = Vec::new();
     for _ in 0..args.creators {
-        let (next, pods, times, tx, self_bind) = (
+        let (next, pods, times, tx, self_bind, rate) = (
             next.clone(),
             pods.clone(),
             times.clone(),
             bind_tx.clone(),
             args.self_bind,
+            args.rate,
         );
         creators.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= n {
                     return;
+                }
+                if rate > 0.0 {
+                    let due = start + Duration::from_secs_f64(i as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
                 }
                 let body = pod_body(i);
                 let mut backoff = Duration::from_millis(10);
@@ -346,9 +359,14 @@ async fn main() -> anyhow::Result<()> {
     }
     let create_secs = start.elapsed().as_secs_f64();
     println!(
-        "created {n} pods in {create_secs:.1}s = {:.0} pods/s ({} creators)",
+        "created {n} pods in {create_secs:.1}s = {:.0} pods/s ({} creators{})",
         n as f64 / create_secs,
-        args.creators
+        args.creators,
+        if args.rate > 0.0 {
+            format!(", paced at {:.0}/s", args.rate)
+        } else {
+            String::new()
+        }
     );
 
     let deadline = start + Duration::from_secs(args.timeout);
