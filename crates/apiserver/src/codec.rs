@@ -13,7 +13,11 @@ pub const MAX_BODY: usize = 3 * 1024 * 1024;
 
 pub type Resp = Response<Body>;
 
-pub async fn read_body(body: hyper::body::Incoming) -> Result<Bytes, ApiError> {
+/// A request body: hyper's `Incoming` from a connection, or a client's own
+/// body through the in-process loopback, boxed behind one type.
+pub type ReqBody = Body;
+
+pub async fn read_body(body: ReqBody) -> Result<Bytes, ApiError> {
     match Limited::new(body, MAX_BODY).collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e)

@@ -1,12 +1,14 @@
 //! `/metrics` in the Prometheus text format, with upstream's request
 //! metrics: `apiserver_request_total` and
 //! `apiserver_request_duration_seconds` (watches are counted, not timed,
-//! as upstream does for long-running requests).
+//! as upstream does for long-running requests) and
+//! `apiserver_longrunning_requests` (the watches open now).
 
 use crate::request::RequestInfo;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -37,6 +39,17 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     durations: Family<DurationLabels, Histogram, fn() -> Histogram>,
+    long_running: Family<DurationLabels, Gauge>,
+}
+
+/// One open long-running request: counted in `apiserver_longrunning_requests`
+/// until dropped (with the response body that holds it).
+pub struct LongRunning(Gauge);
+
+impl Drop for LongRunning {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 fn buckets() -> Histogram {
@@ -63,10 +76,17 @@ impl Default for Metrics {
             "Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.",
             durations.clone(),
         );
+        let long_running = Family::<DurationLabels, Gauge>::default();
+        registry.register(
+            "apiserver_longrunning_requests",
+            "Gauge of all active long-running apiserver requests broken out by verb, group, version, resource, scope and component. Not all requests are tracked this way.",
+            long_running.clone(),
+        );
         Metrics {
             registry,
             requests,
             durations,
+            long_running,
         }
     }
 }
@@ -83,16 +103,36 @@ fn verb_label(info: &RequestInfo, method: &str, apply: bool) -> String {
     }
 }
 
+fn scope(info: &RequestInfo) -> &'static str {
+    if !info.name.is_empty() {
+        "resource"
+    } else if !info.namespace.is_empty() {
+        "namespace"
+    } else {
+        "cluster"
+    }
+}
+
 impl Metrics {
+    /// Count a watch as open until the returned guard is dropped.
+    pub fn watch_started(&self, info: &RequestInfo) -> LongRunning {
+        let labels = DurationLabels {
+            verb: "WATCH".into(),
+            group: info.group.clone(),
+            version: info.version.clone(),
+            resource: info.resource.clone(),
+            subresource: info.subresource.clone(),
+            scope: scope(info).into(),
+            component: "apiserver".into(),
+        };
+        let gauge = self.long_running.get_or_create(&labels).clone();
+        gauge.inc();
+        LongRunning(gauge)
+    }
+
     /// Record one finished resource request.
     pub fn record(&self, info: &RequestInfo, method: &str, apply: bool, code: u16, seconds: f64) {
-        let scope = if !info.name.is_empty() {
-            "resource"
-        } else if !info.namespace.is_empty() {
-            "namespace"
-        } else {
-            "cluster"
-        };
+        let scope = scope(info);
         let verb = verb_label(info, method, apply);
         let labels = RequestLabels {
             verb: verb.clone(),

@@ -4,12 +4,11 @@
 
 use crate::authn::{Authenticator, UserInfo, bearer_token, user_from_cert};
 use crate::authz::{Attributes, Authorizer};
-use crate::codec::{self, Resp};
+use crate::codec::{self, ReqBody, Resp};
 use crate::handlers;
 use crate::request;
 use apimachinery::ApiError;
 use http::{Request, StatusCode};
-use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use registry::engine::Registry;
 use std::future::Future;
@@ -109,10 +108,11 @@ impl ApiServer {
         self.kubelet_client.read().ok().and_then(|c| c.clone())
     }
 
-    /// Handle one request from a client with an optional certificate identity.
+    /// Handle one request from a client with an optional certificate
+    /// identity (or, through the loopback, the in-process caller's).
     pub async fn handle(
         self: Arc<Self>,
-        req: Request<Incoming>,
+        req: Request<ReqBody>,
         cert_user: Option<UserInfo>,
     ) -> Resp {
         let path = req.uri().path().to_string();
@@ -176,7 +176,7 @@ impl ApiServer {
 
     async fn route(
         self: &Arc<Self>,
-        req: Request<Incoming>,
+        req: Request<ReqBody>,
         path: &str,
         user: &UserInfo,
         info: Option<request::RequestInfo>,
@@ -357,9 +357,12 @@ pub async fn serve(
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .and_then(|c| user_from_cert(c.as_ref()));
-            let svc = hyper::service::service_fn(move |req| {
+            let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                 let server = server.clone();
                 let cert_user = cert_user.clone();
+                // `map` keeps the extensions, where hyper left the
+                // connection's upgrade for the kubelet proxy.
+                let req = req.map(ReqBody::new);
                 async move { Ok::<_, std::convert::Infallible>(server.handle(req, cert_user).await) }
             });
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

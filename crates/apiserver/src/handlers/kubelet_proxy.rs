@@ -9,6 +9,7 @@
 //! connections. Failing to reach a kubelet is a 502 naming the node, not
 //! a 503: clients (kube-rs) retry 503s for minutes.
 
+use crate::codec::ReqBody;
 use crate::codec::{self, Resp};
 use crate::request::RequestInfo;
 use crate::serve::ApiServer;
@@ -17,7 +18,6 @@ use axum::body::Body;
 use http::request::Parts;
 use http::{StatusCode, header};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::sync::Arc;
@@ -46,7 +46,7 @@ pub async fn handle(
     res: &Arc<ResourceInfo>,
     info: &RequestInfo,
     mut parts: Parts,
-    body: Incoming,
+    body: ReqBody,
 ) -> Result<Resp, ApiError> {
     let reg = &srv.registry;
     let (ns, name, sub) = (
@@ -242,7 +242,7 @@ async fn forward(
     port: u16,
     path_and_query: &str,
     parts: Parts,
-    body: Incoming,
+    body: ReqBody,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
 ) -> Result<Resp, ApiError> {
     let unavailable = |what: String| {

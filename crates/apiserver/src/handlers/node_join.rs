@@ -5,11 +5,11 @@
 //! certificates. Minting certificates is not this crate's business: the
 //! binary plugs a [`NodeCredentialIssuer`] in with `ApiServer::with_node_join`.
 
+use crate::codec::ReqBody;
 use crate::codec::{self, Resp};
 use apimachinery::ApiError;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -78,14 +78,14 @@ fn valid_node_name(name: &str) -> bool {
 }
 
 /// Serve the join endpoints; `join` is `None` when the server has joining off.
-pub(crate) async fn handle(join: Option<&NodeJoin>, req: Request<Incoming>) -> Resp {
+pub(crate) async fn handle(join: Option<&NodeJoin>, req: Request<ReqBody>) -> Resp {
     match serve(join, req).await {
         Ok(r) => r,
         Err(e) => codec::error(&e),
     }
 }
 
-async fn serve(join: Option<&NodeJoin>, req: Request<Incoming>) -> Result<Resp, ApiError> {
+async fn serve(join: Option<&NodeJoin>, req: Request<ReqBody>) -> Result<Resp, ApiError> {
     let Some(join) = join else {
         return Err(ApiError::not_found_path());
     };

@@ -4,13 +4,13 @@
 
 use super::{review, subresource, watch};
 use crate::authn::UserInfo;
+use crate::codec::ReqBody;
 use crate::codec::{self, Output, Resp};
 use crate::request::{Query, RequestInfo, query_bool};
 use crate::serve::ApiServer;
 use apimachinery::{ApiError, ResourceInfo};
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use hyper::body::Incoming;
 use registry::engine::{ListResult, PatchKind};
 use registry::options::{DeleteOptions, ListOptions, WatchOptions, WriteOptions};
 use serde_json::Value;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 pub async fn handle(
     srv: &Arc<ApiServer>,
-    req: Request<Incoming>,
+    req: Request<ReqBody>,
     info: RequestInfo,
     query: Query,
     user: &UserInfo,
@@ -134,6 +134,7 @@ pub async fn handle(
                 stream,
                 output,
                 srv.registry.clone(),
+                srv.metrics.watch_started(&info),
             ))
         }
         "create" if review::is_review(&res) => {
@@ -387,7 +388,7 @@ pub(crate) fn write_options(
     })
 }
 
-async fn delete_options(q: &Query, body: Option<Incoming>) -> Result<DeleteOptions, ApiError> {
+async fn delete_options(q: &Query, body: Option<ReqBody>) -> Result<DeleteOptions, ApiError> {
     let mut opts = DeleteOptions {
         dry_run: dry_run(q)?,
         ..Default::default()

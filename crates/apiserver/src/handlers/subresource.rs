@@ -5,13 +5,13 @@
 
 use super::resource::{render_object, write_options};
 use crate::authn::UserInfo;
+use crate::codec::ReqBody;
 use crate::codec::{self, Output};
 use crate::request::{Query, RequestInfo};
 use crate::serve::ApiServer;
 use apimachinery::{ApiError, ResourceInfo};
 use http::StatusCode;
 use http::request::Parts;
-use hyper::body::Incoming;
 use registry::engine::PatchKind;
 use registry::options::DeleteOptions;
 use serde_json::Value;
@@ -22,7 +22,7 @@ pub async fn handle(
     res: &Arc<ResourceInfo>,
     info: &RequestInfo,
     parts: Parts,
-    body: Incoming,
+    body: ReqBody,
     query: &Query,
     user: &UserInfo,
 ) -> Result<codec::Resp, ApiError> {

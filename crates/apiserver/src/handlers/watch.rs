@@ -3,6 +3,7 @@
 //! Table for `kubectl get -w`).
 
 use crate::codec::{Output, Resp, partial_metadata_of};
+use crate::metrics::LongRunning;
 use apimachinery::ResourceInfo;
 use axum::body::Body;
 use bytes::Bytes;
@@ -17,9 +18,13 @@ pub fn respond(
     stream: WatchStream,
     output: Output,
     reg: Arc<Registry>,
+    open: LongRunning,
 ) -> Resp {
     let mut first_table = true;
+    // The body owns the stream: dropping it (a closed connection, or a
+    // loopback client letting go) ends the registry's watch and the count.
     let body = stream.map(move |ev| {
+        let _open = &open;
         let line = encode(&res, ev, &output, &reg, &mut first_table);
         Ok::<Bytes, std::convert::Infallible>(line)
     });

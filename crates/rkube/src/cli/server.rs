@@ -4,7 +4,7 @@
 
 use crate::{bootstrap, certs, datastore, join, kubeconfig};
 use anyhow::Context;
-use apiserver::{AllowAuthenticated, ApiServer, Authenticator};
+use apiserver::{AllowAuthenticated, ApiServer, Authenticator, UserInfo};
 use clap::Args;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -131,13 +131,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         kc_path.display(),
         token.format()
     );
+    let client = admin_client(&server);
     let serving = tokio::spawn(apiserver::serve(
         listener,
         pki.server_config()?,
         server,
         shutdown_signal(),
     ));
-    let client = admin_client(&kc_path).await?;
     let factory = informer::Factory::new(client);
     let mut controller_cfg = controllers::Config {
         root_ca_pem: Some(pki.ca_pem.clone()),
@@ -196,13 +196,14 @@ pub(crate) async fn shutdown_signal() {
     }
 }
 
-/// A kube-rs client of this server with the admin credentials: the
-/// controllers use the API like any other client.
-async fn admin_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
-    let kc = kube::config::Kubeconfig::read_from(kubeconfig)?;
-    let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-        .await?;
-    Ok(kube::Client::try_from(cfg)?)
+/// A kube-rs client of this server with the admin kubeconfig's identity
+/// (`system:admin` in `system:masters`): the controllers use the API like any
+/// other client, through the in-process loopback instead of TLS and TCP to
+/// ourselves, as upstream's kube-apiserver gives its own loops a loopback
+/// client.
+fn admin_client(server: &Arc<ApiServer>) -> kube::Client {
+    let admin = UserInfo::new("system:admin", &["system:masters"]);
+    kube::Client::new(apiserver::Loopback::new(server.clone(), admin), "default")
 }
 
 /// The address other machines reach this one at: the first non-loopback
