@@ -16,6 +16,8 @@ pub mod manager;
 pub mod typed;
 
 #[cfg(test)]
+mod pinned_tests;
+#[cfg(test)]
 mod tests;
 
 pub use fieldpath::{FieldSet, PathElement, path_string};
