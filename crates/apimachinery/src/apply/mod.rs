@@ -12,6 +12,7 @@
 //! against the object as it is, whatever `apiVersion` the entry names.
 
 pub mod fieldpath;
+mod fieldset;
 pub mod manager;
 pub mod typed;
 
