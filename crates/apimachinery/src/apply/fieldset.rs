@@ -404,6 +404,11 @@ impl FieldSet {
         Ok(Self::read(m).0)
     }
 
+    /// Reads the `FieldsV1` object `m`.
+    pub(crate) fn from_map(m: &Map<String, Value>) -> FieldSet {
+        Self::read(m).0
+    }
+
     /// The set read from `m`, and whether the node holding `m` is itself a
     /// member (`"."`, or nothing readable below it).
     fn read(m: &Map<String, Value>) -> (FieldSet, bool) {

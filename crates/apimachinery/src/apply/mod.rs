@@ -11,8 +11,11 @@
 //! Multi-version conversion is not modelled: every manager's fields are read
 //! against the object as it is, whatever `apiVersion` the entry names.
 
+mod compare;
 pub mod fieldpath;
 mod fieldset;
+mod managers;
+mod stored;
 pub mod manager;
 pub mod typed;
 

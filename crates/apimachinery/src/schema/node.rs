@@ -162,23 +162,27 @@ impl<'a> SchemaNode<'a> {
     /// The list type, from `x-kubernetes-list-type` (and `-list-map-keys`),
     /// else from the patch strategy; lists default to atomic.
     pub fn list_type(&self) -> ListType {
+        match self.list_kind() {
+            ListKind::Atomic => ListType::Atomic,
+            ListKind::Set => ListType::Set,
+            ListKind::Map(keys) => ListType::Map(keys.iter().map(String::from).collect()),
+        }
+    }
+
+    /// [`SchemaNode::list_type`] with the keys borrowed from the schema.
+    pub fn list_kind(&self) -> ListKind<'a> {
         match self.ext_str("x-kubernetes-list-type") {
-            Some("set") => return ListType::Set,
-            Some("atomic") => return ListType::Atomic,
+            Some("set") => return ListKind::Set,
+            Some("atomic") => return ListKind::Atomic,
             Some("map") => {
                 let keys = self
                     .site
                     .get("x-kubernetes-list-map-keys")
                     .or_else(|| self.schema.get("x-kubernetes-list-map-keys"))
                     .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(String::from)
-                            .collect::<Vec<_>>()
-                    })
+                    .map(Vec::as_slice)
                     .unwrap_or_default();
-                return ListType::Map(keys);
+                return ListKind::Map(ListKeys::Many(keys));
             }
             _ => {}
         }
@@ -186,10 +190,41 @@ impl<'a> SchemaNode<'a> {
             .patch_strategy()
             .is_some_and(|s| s.split(',').any(|p| p == "merge"));
         match (merges, self.patch_merge_key()) {
-            (true, Some(k)) => ListType::Map(vec![k.to_string()]),
-            (true, None) => ListType::Set,
-            _ => ListType::Atomic,
+            (true, Some(k)) => ListKind::Map(ListKeys::One(k)),
+            (true, None) => ListKind::Set,
+            _ => ListKind::Atomic,
         }
+    }
+}
+
+/// [`ListType`] borrowing its keys from the schema.
+#[derive(Clone, Copy, Debug)]
+pub enum ListKind<'a> {
+    Atomic,
+    Set,
+    Map(ListKeys<'a>),
+}
+
+/// The key fields of a map list, as the schema holds them.
+#[derive(Clone, Copy, Debug)]
+pub enum ListKeys<'a> {
+    /// A patch merge key.
+    One(&'a str),
+    /// `x-kubernetes-list-map-keys` (non-strings are ignored).
+    Many(&'a [Value]),
+}
+
+impl<'a> ListKeys<'a> {
+    pub fn iter(self) -> impl Iterator<Item = &'a str> {
+        let (one, many) = match self {
+            ListKeys::One(k) => (Some(k), &[][..]),
+            ListKeys::Many(m) => (None, m),
+        };
+        one.into_iter().chain(many.iter().filter_map(Value::as_str))
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.iter().next().is_none()
     }
 }
 
