@@ -77,13 +77,25 @@ impl Skip {
         m.len() - usize::from(self == Skip::Here && m.contains_key(MANAGED_FIELDS))
     }
 
+    /// `a == b`, the skipped key aside.
     fn eq(self, a: &Value, b: &Value) -> bool {
         match (a, b) {
-            (Value::Object(x), Value::Object(y)) if self == Skip::Here => {
+            (Value::Object(x), Value::Object(y)) => {
+                let mut ys = y.iter();
                 self.len(x) == self.len(y)
-                    && x.iter()
-                        .filter(|(k, _)| !self.skips(k))
-                        .all(|(k, v)| y.get(k) == Some(v))
+                    && x.iter().filter(|(k, _)| !self.skips(k)).all(|(k, v)| {
+                        // Objects of one kind usually list keys in the same
+                        // order: look up by position first, by hash if not.
+                        let at = ys.by_ref().find(|(k, _)| !self.skips(k));
+                        let w = match at {
+                            Some((yk, w)) if yk == k => Some(w),
+                            _ => y.get(k),
+                        };
+                        w.is_some_and(|w| Skip::None.eq(v, w))
+                    })
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(v, w)| Skip::None.eq(v, w))
             }
             _ => a == b,
         }
@@ -156,7 +168,7 @@ fn compare_at(
         (Some(a), Some(b)) => std::mem::discriminant(a) == std::mem::discriminant(b),
         _ => true,
     };
-    let leaf = match (l, r) {
+    let leaf = || match (l, r) {
         (None, Some(_)) => Some(Change::Added),
         (Some(_), None) => Some(Change::Removed),
         (Some(a), Some(b)) if !skip.eq(a, b) => Some(Change::Modified),
@@ -165,7 +177,7 @@ fn compare_at(
     let sh = shape(sample, node);
     let both_empty = skip.is_empty_container(l) && skip.is_empty_container(r);
     if !same_kind || both_empty || matches!(sh, Shape::Leaf) {
-        return (Comparison::default(), leaf);
+        return (Comparison::default(), leaf());
     }
     let mut level = Level::default();
     match sh {
@@ -173,13 +185,32 @@ fn compare_at(
             let empty = Map::new();
             let lm = l.and_then(Value::as_object).unwrap_or(&empty);
             let rm = r.and_then(Value::as_object).unwrap_or(&empty);
-            for (k, lv) in lm.iter().filter(|(k, _)| !skip.skips(k)) {
-                let (sub, change) = compare_at(Some(lv), rm.get(k), map_child(n, k).0, skip.below(k));
+            // Keys in the same order on both sides (the usual case) pair
+            // up by position, without hashing.
+            let mut aligned = lm.len() == rm.len();
+            let mut rs = rm.iter();
+            for (k, lv) in lm.iter() {
+                let rv = match rs.next() {
+                    Some((rk, rv)) if aligned && rk == k => Some(rv),
+                    _ => {
+                        aligned = false;
+                        rm.get(k)
+                    }
+                };
+                let below = skip.below(k);
+                // Equal values have no differences, whatever their schema.
+                if skip.skips(k) || rv.is_some_and(|rv| below.eq(lv, rv)) {
+                    continue;
+                }
+                let (sub, change) = compare_at(Some(lv), rv, map_child(n, k).0, below);
                 level.push(|| PathElement::field(k), sub, change);
             }
-            for (k, rv) in rm.iter().filter(|(k, _)| !skip.skips(k) && !lm.contains_key(*k)) {
-                let (sub, change) = compare_at(None, Some(rv), map_child(n, k).0, skip.below(k));
-                level.push(|| PathElement::field(k), sub, change);
+            if !aligned {
+                for (k, rv) in rm.iter().filter(|(k, _)| !skip.skips(k) && !lm.contains_key(*k)) {
+                    let (sub, change) =
+                        compare_at(None, Some(rv), map_child(n, k).0, skip.below(k));
+                    level.push(|| PathElement::field(k), sub, change);
+                }
             }
         }
         Shape::List { keys, items } => {
@@ -187,7 +218,7 @@ fn compare_at(
             let ll = l.and_then(Value::as_array).unwrap_or(&empty);
             let rl = r.and_then(Value::as_array).unwrap_or(&empty);
             let (Some(li), Some(ri)) = (index(ll, keys, items), index(rl, keys, items)) else {
-                return (Comparison::default(), leaf);
+                return (Comparison::default(), leaf());
             };
             let mut pes: Vec<&PathElement> = li.iter().map(|(p, _)| p).collect();
             pes.extend(ri.iter().map(|(p, _)| p));
@@ -206,7 +237,10 @@ fn compare_at(
                     };
                     (Comparison::default(), change)
                 } else {
-                    compare_at(lv.first().copied(), rv.first().copied(), items, Skip::None)
+                    match (lv.first().copied(), rv.first().copied()) {
+                        (Some(a), Some(b)) if Skip::None.eq(a, b) => continue,
+                        (a, b) => compare_at(a, b, items, Skip::None),
+                    }
                 };
                 level.push(|| pe.clone(), sub, change);
             }
