@@ -132,8 +132,16 @@ impl Level {
     fn push(&mut self, pe: impl FnOnce() -> PathElement, sub: Comparison, change: Option<Change>) {
         let parts = [
             (&mut self.added, sub.added, change == Some(Change::Added)),
-            (&mut self.modified, sub.modified, change == Some(Change::Modified)),
-            (&mut self.removed, sub.removed, change == Some(Change::Removed)),
+            (
+                &mut self.modified,
+                sub.modified,
+                change == Some(Change::Modified),
+            ),
+            (
+                &mut self.removed,
+                sub.removed,
+                change == Some(Change::Removed),
+            ),
         ];
         if parts.iter().all(|(_, s, m)| s.is_empty() && !m) {
             return;
@@ -206,7 +214,10 @@ fn compare_at(
                 level.push(|| PathElement::field(k), sub, change);
             }
             if !aligned {
-                for (k, rv) in rm.iter().filter(|(k, _)| !skip.skips(k) && !lm.contains_key(*k)) {
+                for (k, rv) in rm
+                    .iter()
+                    .filter(|(k, _)| !skip.skips(k) && !lm.contains_key(*k))
+                {
                     let (sub, change) =
                         compare_at(None, Some(rv), map_child(n, k).0, skip.below(k));
                     level.push(|| PathElement::field(k), sub, change);

@@ -125,9 +125,7 @@ impl FieldSet {
 
     /// The subset below `pe`, if any.
     pub fn child(&self, pe: &PathElement) -> Option<&FieldSet> {
-        self.node(pe)
-            .map(|n| &n.children)
-            .filter(|c| !c.is_empty())
+        self.node(pe).map(|n| &n.children).filter(|c| !c.is_empty())
     }
 
     /// Whether field `name` is a member, and the subset below it.
@@ -284,16 +282,13 @@ impl FieldSet {
     }
 
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
-        self.merge_with(
-            other,
-            |a, b| {
-                b.map(|b| Node {
-                    pe: a.pe.clone(),
-                    member: a.member && b.member,
-                    children: a.children.intersection(&b.children),
-                })
-            },
-        )
+        self.merge_with(other, |a, b| {
+            b.map(|b| Node {
+                pe: a.pe.clone(),
+                member: a.member && b.member,
+                children: a.children.intersection(&b.children),
+            })
+        })
     }
 
     /// Paths in `self` that are not in `other`, node by node: a member of
@@ -303,17 +298,14 @@ impl FieldSet {
         if other.is_empty() {
             return self.clone();
         }
-        self.merge_with(
-            other,
-            |a, b| match b {
-                Some(b) => Some(Node {
-                    pe: a.pe.clone(),
-                    member: a.member && !b.member,
-                    children: a.children.difference(&b.children),
-                }),
-                None => Some(a.clone()),
-            },
-        )
+        self.merge_with(other, |a, b| match b {
+            Some(b) => Some(Node {
+                pe: a.pe.clone(),
+                member: a.member && !b.member,
+                children: a.children.difference(&b.children),
+            }),
+            None => Some(a.clone()),
+        })
     }
 
     /// Like `difference`, but a member of `other` also removes everything below it.
@@ -321,18 +313,15 @@ impl FieldSet {
         if other.is_empty() {
             return self.clone();
         }
-        self.merge_with(
-            other,
-            |a, b| match b {
-                Some(b) if b.member => None,
-                Some(b) => Some(Node {
-                    pe: a.pe.clone(),
-                    member: a.member,
-                    children: a.children.recursive_difference(&b.children),
-                }),
-                None => Some(a.clone()),
-            },
-        )
+        self.merge_with(other, |a, b| match b {
+            Some(b) if b.member => None,
+            Some(b) => Some(Node {
+                pe: a.pe.clone(),
+                member: a.member,
+                children: a.children.recursive_difference(&b.children),
+            }),
+            None => Some(a.clone()),
+        })
     }
 
     /// Whether a path is a member of both sets.

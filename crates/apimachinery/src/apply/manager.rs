@@ -17,6 +17,8 @@ use crate::schema::SchemaNode;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
 
+pub use super::entries::{managed_fields_of, set_managed_fields, track_update_in_place};
+
 const BEFORE_FIRST_APPLY: &str = "before-first-apply";
 
 /// Settings beyond the common arguments.
@@ -95,27 +97,6 @@ fn without_managed_fields(obj: &Value) -> Value {
         md.shift_remove("managedFields");
     }
     o
-}
-
-/// Writes `entries` to `obj`'s `metadata.managedFields` (removing the field
-/// when there are none, as upstream omits it).
-pub fn set_managed_fields(obj: &mut Value, entries: &[ManagedFieldsEntry]) {
-    let md = crate::meta::metadata_mut(obj);
-    if entries.is_empty() {
-        md.shift_remove("managedFields");
-    } else {
-        md.insert("managedFields".into(), json!(entries));
-    }
-}
-
-/// The entries stored in `obj`'s `metadata.managedFields`.
-pub fn managed_fields_of(obj: &Value) -> Result<Vec<ManagedFieldsEntry>, ApplyError> {
-    match obj.get("metadata").and_then(|m| m.get("managedFields")) {
-        None | Some(Value::Null) => Ok(vec![]),
-        Some(v) => {
-            serde_json::from_value(v.clone()).map_err(|e| ApplyError::ManagedFields(e.to_string()))
-        }
-    }
 }
 
 /// The default manager name for a request without `fieldManager`: the user
@@ -211,9 +192,9 @@ pub fn apply_with(
     if let Some(prev) = &previous
         && !prev.fields.is_empty()
     {
-        let owned = managers
-            .values()
-            .fold(new_set.clone(), |acc, st| acc.union_owned(st.fields.set().into_owned()));
+        let owned = managers.values().fold(new_set.clone(), |acc, st| {
+            acc.union_owned(st.fields.set().into_owned())
+        });
         let removal = ensure_named_fields_are_members(&prev.fields.set(), schema)
             .difference(&ensure_named_fields_are_members(&owned, schema));
         typed::remove_items(&mut result, &removal, schema);
@@ -335,8 +316,8 @@ pub(super) fn track<'a>(
         ),
     };
     let mine = touched.difference(strip_set());
-    let me = (!mine.is_empty())
-        .then(|| key(manager, Operation::Update, api_version, &opts.subresource));
+    let me =
+        (!mine.is_empty()).then(|| key(manager, Operation::Update, api_version, &opts.subresource));
     let previous = me.and_then(|k| managers.remove(&k));
     for st in managers.values_mut() {
         st.fields.subtract(&touched);

@@ -138,7 +138,9 @@ impl<'a> Fields<'a> {
                 }
             }
             // Adding may restore what was removed.
-            Fields::Changed(s) => *self = Fields::Computed(std::mem::take(s).union_owned(other.clone())),
+            Fields::Changed(s) => {
+                *self = Fields::Computed(std::mem::take(s).union_owned(other.clone()))
+            }
             Fields::Computed(s) => *s = std::mem::take(s).union_owned(other.clone()),
         }
     }
@@ -262,8 +264,7 @@ pub(super) fn encode<'a>(managers: Managers<'a>) -> Vec<Out<'a>> {
                 (Fields::Computed(set), Some(o))
                     if o.api_version == st.api_version
                         && o.operation == operation
-                        && o
-                            .fields_v1
+                        && o.fields_v1
                             .and_then(Value::as_object)
                             .is_some_and(|m| FieldSet::from_map(m) == set) =>
                 {

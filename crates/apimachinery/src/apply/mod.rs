@@ -12,13 +12,16 @@
 //! against the object as it is, whatever `apiVersion` the entry names.
 
 mod compare;
+mod entries;
 pub mod fieldpath;
 mod fieldset;
+pub mod manager;
 mod managers;
 mod stored;
-pub mod manager;
 pub mod typed;
 
+#[cfg(test)]
+mod entries_tests;
 #[cfg(test)]
 mod pinned_tests;
 #[cfg(test)]
@@ -27,7 +30,7 @@ mod tests;
 pub use fieldpath::{FieldSet, PathElement, path_string};
 pub use manager::{
     ApplyResult, Options, apply, apply_with, managed_fields_of, manager_from_user_agent,
-    set_managed_fields, track_update, track_update_with,
+    set_managed_fields, track_update, track_update_in_place, track_update_with,
 };
 pub use typed::fields_of;
 

@@ -17,6 +17,7 @@ const EXPECTED: &str = include_str!("testdata/writes_expected.json");
 const CORPUS: &str = include_str!("testdata/corpus_hashes.txt");
 
 /// One recorded write, as `testdata/writes.json` holds it.
+#[derive(Clone)]
 pub(crate) struct Write {
     pub name: String,
     pub gvk: [String; 3],
@@ -51,7 +52,7 @@ pub(crate) fn writes() -> Vec<Write> {
 }
 
 /// Runs one write as the registry does (managed entries from the new object).
-fn track(w: &Write, subresource: &str, status_reset: bool) -> String {
+pub(crate) fn track(w: &Write, subresource: &str, status_reset: bool) -> String {
     let schema = schema_for_kind(&w.gvk[0], &w.gvk[1], &w.gvk[2]);
     let mut opts = Options::new(schema);
     if !subresource.is_empty() {
@@ -101,15 +102,21 @@ fn apply_case(w: &Write, applied: &Value, manager: &str, force: bool) -> String 
 fn typical_writes_keep_their_managed_fields() {
     let mut got = Map::new();
     for w in writes() {
-        let out: Value = serde_json::from_str(&track(&w, &w.subresource, w.status_reset))
-            .expect("an object");
+        let out: Value =
+            serde_json::from_str(&track(&w, &w.subresource, w.status_reset)).expect("an object");
         got.insert(w.name.clone(), out["metadata"]["managedFields"].clone());
     }
     let got = Value::Object(got);
     if std::env::var_os("RKUBE_PIN_WRITE").is_some() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/apply/testdata/writes_expected.json");
-        std::fs::write(path, serde_json::to_string_pretty(&got).unwrap_or_default() + "\n")
-            .expect("write");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/apply/testdata/writes_expected.json"
+        );
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&got).unwrap_or_default() + "\n",
+        )
+        .expect("write");
         return;
     }
     let want: Value = serde_json::from_str(EXPECTED).expect("writes_expected.json");
@@ -137,7 +144,11 @@ fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
             for (k, c) in m {
-                pointers(c, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                pointers(
+                    c,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
             }
         }
         Value::Array(a) => {
@@ -216,16 +227,22 @@ fn managed_variants(new: &Value) -> Vec<(String, Value)> {
         with("empty", vec![]),
     ];
     let mut odd = entries.clone();
-    odd.push(json!({"manager": "odd", "operation": "Update", "apiVersion": "v1",
+    odd.push(
+        json!({"manager": "odd", "operation": "Update", "apiVersion": "v1",
         "time": "2020-01-01T00:00:00Z", "fieldsType": "FieldsV1",
         "fieldsV1": {"f:spec": {"x:unknown": {}, "f:zzz": {".": {}, "f:a": {}}},
-            "f:metadata": {"f:labels": {"f:app": {}, "f:type": {}}}}}));
-    odd.push(json!({"manager": "none", "operation": "Update", "apiVersion": "v1",
-        "fieldsType": "FieldsV1"}));
-    odd.push(json!({"manager": "applier", "operation": "Apply", "apiVersion": "v1",
+            "f:metadata": {"f:labels": {"f:app": {}, "f:type": {}}}}}),
+    );
+    odd.push(
+        json!({"manager": "none", "operation": "Update", "apiVersion": "v1",
+        "fieldsType": "FieldsV1"}),
+    );
+    odd.push(
+        json!({"manager": "applier", "operation": "Apply", "apiVersion": "v1",
         "time": "2020-01-01T00:00:00Z", "fieldsType": "FieldsV1",
         "fieldsV1": {"f:status": {"f:phase": {}, "f:conditions": {
-            "k:{\"type\": \"Ready\"}": {".": {}, "f:status": {}}}}}}));
+            "k:{\"type\": \"Ready\"}": {".": {}, "f:status": {}}}}}}),
+    );
     out.push(with("odd entries", odd));
     let mut many = entries.clone();
     for i in 0..11 {
@@ -237,16 +254,18 @@ fn managed_variants(new: &Value) -> Vec<(String, Value)> {
     }
     out.push(with("many managers", many));
     let mut bad = entries;
-    bad.push(json!({"manager": "bad", "operation": "Patch", "apiVersion": "v1",
-        "fieldsType": "FieldsV1", "fieldsV1": {}}));
+    bad.push(
+        json!({"manager": "bad", "operation": "Patch", "apiVersion": "v1",
+        "fieldsType": "FieldsV1", "fieldsV1": {}}),
+    );
     out.push(with("bad operation", bad));
     out
 }
 
-fn corpus() -> Vec<(String, String)> {
-    let mut out = Vec::new();
+/// Variations of every recorded write (named `<write> <variation>`).
+pub(crate) fn track_cases() -> Vec<(String, Write)> {
+    let mut cases: Vec<(String, Write)> = Vec::new();
     for w in writes() {
-        let mut cases: Vec<(String, Write)> = Vec::new();
         let variant = |name: String, f: &dyn Fn(&mut Write)| {
             let mut v = Write {
                 name: w.name.clone(),
@@ -260,15 +279,19 @@ fn corpus() -> Vec<(String, String)> {
                 status_reset: w.status_reset,
             };
             f(&mut v);
-            (name, v)
+            (format!("{} {name}", w.name), v)
         };
         cases.push(variant("as recorded".into(), &|_| {}));
         cases.push(variant("create".into(), &|v| v.old = None));
-        cases.push(variant("old is new".into(), &|v| v.old = Some(v.new.clone())));
+        cases.push(variant("old is new".into(), &|v| {
+            v.old = Some(v.new.clone())
+        }));
         for m in ["unknown", "sched_bench", "kubectl", "other", "m3"] {
             cases.push(variant(format!("manager {m}"), &|v| v.manager = m.into()));
         }
-        cases.push(variant("apiVersion v2".into(), &|v| v.api_version = "v2".into()));
+        cases.push(variant("apiVersion v2".into(), &|v| {
+            v.api_version = "v2".into()
+        }));
         cases.push(variant("same time".into(), &|v| {
             v.now = "2026-11-22T12:48:40Z".into()
         }));
@@ -288,12 +311,16 @@ fn corpus() -> Vec<(String, String)> {
                 v.old = None;
             }));
         }
-        for (name, v) in &cases {
-            out.push((
-                format!("{} {name}", w.name),
-                track(v, &v.subresource, v.status_reset),
-            ));
-        }
+    }
+    cases
+}
+
+fn corpus() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = track_cases()
+        .into_iter()
+        .map(|(name, v)| (name, track(&v, &v.subresource, v.status_reset)))
+        .collect();
+    for w in writes() {
         // Apply: the recorded object as an applied configuration, then
         // partial ones (conflicts, pruning of omitted fields).
         let mut applied = w.new.clone();
@@ -326,13 +353,24 @@ fn corpus_of_variations_keeps_its_outputs() {
         .map(|(n, o)| format!("{:016x} {n}\n", fnv(o)))
         .collect();
     if std::env::var_os("RKUBE_PIN_WRITE").is_some() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/apply/testdata/corpus_hashes.txt");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/apply/testdata/corpus_hashes.txt"
+        );
         std::fs::write(path, &lines).expect("write");
         return;
     }
-    let want: Vec<&str> = CORPUS.lines().collect();
-    let got: Vec<&str> = lines.lines().collect();
+    // Order-independent: cases are compared by name.
+    let mut want: Vec<&str> = CORPUS.lines().collect();
+    let mut got: Vec<&str> = lines.lines().collect();
+    want.sort_by_key(|l| l.split_once(' ').map(|x| x.1));
+    got.sort_by_key(|l| l.split_once(' ').map(|x| x.1));
     assert_eq!(got.len(), want.len(), "corpus size");
     let diffs: Vec<_> = got.iter().zip(&want).filter(|(g, w)| g != w).collect();
-    assert!(diffs.is_empty(), "{} differ, first: {:?}", diffs.len(), diffs.first());
+    assert!(
+        diffs.is_empty(),
+        "{} differ, first: {:?}",
+        diffs.len(),
+        diffs.first()
+    );
 }

@@ -157,8 +157,16 @@ mod tests {
         let (a, b) = (set(stored), set(other));
         assert_eq!(is_empty(&m), a.is_empty());
         assert_eq!(intersects(&m, &b), a.intersects(&b), "{a:?} ∩ {b:?}");
-        assert_eq!(contains(&m, &b), b.difference(&a).is_empty(), "{b:?} ⊆ {a:?}");
-        assert_eq!(has_outside(&m, &b), !a.difference(&b).is_empty(), "{a:?} ⊄ {b:?}");
+        assert_eq!(
+            contains(&m, &b),
+            b.difference(&a).is_empty(),
+            "{b:?} ⊆ {a:?}"
+        );
+        assert_eq!(
+            has_outside(&m, &b),
+            !a.difference(&b).is_empty(),
+            "{a:?} ⊄ {b:?}"
+        );
     }
 
     #[test]

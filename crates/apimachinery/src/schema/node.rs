@@ -158,7 +158,8 @@ impl<'a> SchemaNode<'a> {
                 .schema
                 .get_key("additionalProperties")
                 .is_some_and(|a| a.is_object() || a == &Value::Bool(true))
-            || (self.schema.get_key("properties").is_none() && self.schema.get_key("type").is_none())
+            || (self.schema.get_key("properties").is_none()
+                && self.schema.get_key("type").is_none())
     }
 
     pub fn type_name(&self) -> Option<&'a str> {
