@@ -33,9 +33,9 @@ impl Comparison {
         if ignored.is_empty() {
             return self;
         }
-        self.added = self.added.recursive_difference(ignored);
-        self.modified = self.modified.recursive_difference(ignored);
-        self.removed = self.removed.recursive_difference(ignored);
+        self.added = self.added.without_recursive(ignored);
+        self.modified = self.modified.without_recursive(ignored);
+        self.removed = self.removed.without_recursive(ignored);
         self
     }
 }

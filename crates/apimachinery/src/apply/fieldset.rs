@@ -324,6 +324,44 @@ impl FieldSet {
         })
     }
 
+    /// [`FieldSet::difference`], reusing this set's nodes.
+    pub(crate) fn without(self, other: &FieldSet) -> FieldSet {
+        self.merge_owned(other, |mut a, b| {
+            a.member &= !b.member;
+            a.children = a.children.without(&b.children);
+            Some(a)
+        })
+    }
+
+    /// [`FieldSet::recursive_difference`], reusing this set's nodes.
+    pub(crate) fn without_recursive(self, other: &FieldSet) -> FieldSet {
+        self.merge_owned(other, |mut a, b| {
+            if b.member {
+                return None;
+            }
+            a.children = a.children.without_recursive(&b.children);
+            Some(a)
+        })
+    }
+
+    /// Walks this set's nodes beside `other`'s: `f` gets each node that
+    /// `other` also has and returns the node to keep; the others stay.
+    fn merge_owned(self, other: &FieldSet, f: impl Fn(Node, &Node) -> Option<Node>) -> FieldSet {
+        if other.is_empty() {
+            return self;
+        }
+        let mut out = Vec::with_capacity(self.nodes.len());
+        let mut theirs = other.nodes.iter().peekable();
+        for a in self.nodes {
+            while theirs.next_if(|b| b.pe < a.pe).is_some() {}
+            match theirs.next_if(|b| b.pe == a.pe) {
+                Some(b) => out.extend(f(a, b).filter(|n| !n.is_empty())),
+                None => out.push(a),
+            }
+        }
+        FieldSet { nodes: out }
+    }
+
     /// Whether a path is a member of both sets.
     pub fn intersects(&self, other: &FieldSet) -> bool {
         let (mut i, mut j) = (0, 0);
@@ -465,6 +503,10 @@ mod tests {
         spec.insert(&[f("spec")]);
         assert_eq!(a.difference(&spec), a);
         assert!(a.recursive_difference(&spec).is_empty());
+        for (x, y) in [(&a, &b), (&b, &a), (&a, &spec), (&spec, &a), (&a, &a)] {
+            assert_eq!(x.clone().without(y), x.difference(y));
+            assert_eq!(x.clone().without_recursive(y), x.recursive_difference(y));
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use super::compare::{compare_skipping, fields_of_skipping};
 use super::fieldpath::{FieldSet, PathElement, path_string};
 use super::managers::{
-    EntryRef, Fields, Managers, State, cap_update_managers, decode, encode, key,
+    EntryRef, Fields, Managers, Out, State, cap_update_managers, decode, encode, key,
 };
 use super::stored;
 use super::typed::{self, ensure_named_fields_are_members};
@@ -242,7 +242,8 @@ pub fn apply_with(
             },
         );
     }
-    let entries: Vec<ManagedFieldsEntry> = encode(managers).iter().map(|e| e.to_entry()).collect();
+    let entries: Vec<ManagedFieldsEntry> =
+        encode(managers).into_iter().map(Out::into_entry).collect();
     set_managed_fields(&mut result, &entries);
     Ok(ApplyResult {
         object: result,
@@ -286,7 +287,7 @@ pub fn track_update_with(
 ) -> Result<Vec<ManagedFieldsEntry>, ApplyError> {
     let entries = managed.iter().enumerate().map(|(i, e)| EntryRef::of(e, i));
     let managers = track(old, new, manager, entries, api_version, now, opts)?;
-    Ok(encode(managers).iter().map(|e| e.to_entry()).collect())
+    Ok(encode(managers).into_iter().map(Out::into_entry).collect())
 }
 
 /// The managers after an update; `new`'s and `old`'s `metadata.managedFields`
@@ -311,22 +312,25 @@ pub(super) fn track<'a>(
         // fields already exist: the new object's own field set matches that
         // better than a comparison with nothing.
         None => (
-            fields_of_skipping(new, schema).recursive_difference(&opts.reset_fields),
+            fields_of_skipping(new, schema).without_recursive(&opts.reset_fields),
             FieldSet::new(),
         ),
     };
-    let mine = touched.difference(strip_set());
+    // What the manager changed, and what it changed that nobody owns.
+    let stripped = touched.intersection(strip_set());
+    let mine = touched.without(strip_set());
     let me =
         (!mine.is_empty()).then(|| key(manager, Operation::Update, api_version, &opts.subresource));
     let previous = me.and_then(|k| managers.remove(&k));
     for st in managers.values_mut() {
-        st.fields.subtract(&touched);
+        st.fields.subtract(&mine);
+        st.fields.subtract(&stripped);
         st.fields.subtract(&removed);
     }
     managers.retain(|_, st| !st.fields.is_empty());
     if let Some(k) = me {
         let (fields, orig) = match previous {
-            Some(prev) => updated_fields(prev, &touched, &removed, mine),
+            Some(prev) => updated_fields(prev, mine, &stripped, &removed),
             None => (Fields::Changed(mine), None),
         };
         managers.insert(
@@ -343,32 +347,34 @@ pub(super) fn track<'a>(
     Ok(managers)
 }
 
-/// The updating manager's fields: what it had, less what changed, plus
-/// what it changed (`mine`). An entry left with nothing starts anew.
+/// The updating manager's fields: what it had, less what changed (`mine`
+/// and `stripped`, which nobody owns) or was removed, plus `mine`. An entry
+/// left with nothing starts anew.
 fn updated_fields<'a>(
     prev: State<'a>,
-    touched: &FieldSet,
-    removed: &FieldSet,
     mine: FieldSet,
+    stripped: &FieldSet,
+    removed: &FieldSet,
 ) -> (Fields<'a>, Option<EntryRef<'a>>) {
     // Most updates change only fields their manager already owns (a lease
     // renewal, a status heartbeat): the stored set then stays as it is.
-    // It does when it holds `mine`, shares nothing with `removed` or the
-    // rest of `touched`, and keeps something once `touched` is taken out.
+    // It does when it holds `mine`, shares nothing with `removed` or
+    // `stripped`, and keeps something once `mine` is taken out.
     if let Fields::Stored(Some(m)) = prev.fields
         && stored::contains(m, &mine)
         && !stored::intersects(m, removed)
-        && !stored::intersects(m, &touched.difference(&mine))
+        && !stored::intersects(m, stripped)
         && stored::has_outside(m, &mine)
     {
         return (prev.fields, prev.orig);
     }
     let mut fields = prev.fields;
-    fields.subtract(touched);
+    fields.subtract(&mine);
+    fields.subtract(stripped);
     fields.subtract(removed);
     if fields.is_empty() {
         return (Fields::Changed(mine), None);
     }
-    fields.add(&mine);
+    fields.add(mine);
     (fields, prev.orig)
 }

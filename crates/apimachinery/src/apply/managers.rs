@@ -121,27 +121,25 @@ impl<'a> Fields<'a> {
     pub fn subtract(&mut self, other: &FieldSet) {
         match self {
             Fields::Stored(Some(m)) if stored::intersects(m, other) => {
-                *self = Fields::Changed(FieldSet::from_map(m).difference(other));
+                *self = Fields::Changed(FieldSet::from_map(m).without(other));
             }
             Fields::Stored(_) => {}
-            Fields::Changed(s) | Fields::Computed(s) => *s = s.difference(other),
+            Fields::Changed(s) | Fields::Computed(s) => *s = std::mem::take(s).without(other),
         }
     }
 
     /// Adds `other`'s paths.
-    pub fn add(&mut self, other: &FieldSet) {
+    pub fn add(&mut self, other: FieldSet) {
         match self {
             Fields::Stored(m) => {
-                if !m.is_some_and(|m| stored::contains(m, other)) {
+                if !m.is_some_and(|m| stored::contains(m, &other)) {
                     let set = m.map(FieldSet::from_map).unwrap_or_default();
-                    *self = Fields::Changed(set.union_owned(other.clone()));
+                    *self = Fields::Changed(set.union_owned(other));
                 }
             }
             // Adding may restore what was removed.
-            Fields::Changed(s) => {
-                *self = Fields::Computed(std::mem::take(s).union_owned(other.clone()))
-            }
-            Fields::Computed(s) => *s = std::mem::take(s).union_owned(other.clone()),
+            Fields::Changed(s) => *self = Fields::Computed(std::mem::take(s).union_owned(other)),
+            Fields::Computed(s) => *s = std::mem::take(s).union_owned(other),
         }
     }
 }
@@ -236,16 +234,16 @@ pub(super) enum OutFields<'a> {
 }
 
 impl Out<'_> {
-    pub fn to_entry(&self) -> ManagedFieldsEntry {
+    pub fn into_entry(self) -> ManagedFieldsEntry {
         ManagedFieldsEntry {
             manager: self.manager.to_string(),
             operation: self.operation.to_string(),
             api_version: self.api_version.to_string(),
             time: self.time.map(str::to_string),
             fields_type: "FieldsV1".into(),
-            fields_v1: match &self.fields {
+            fields_v1: match self.fields {
                 OutFields::Stored(e) => e.fields_v1.cloned(),
-                OutFields::New(v) => Some(v.clone()),
+                OutFields::New(v) => Some(v),
             },
             subresource: self.subresource.to_string(),
         }
@@ -297,14 +295,18 @@ pub(super) fn encode<'a>(managers: Managers<'a>) -> Vec<Out<'a>> {
 /// Merges the oldest `Update` entries into `ancient-changes` (one per
 /// apiVersion) while there are more than [`MAX_UPDATE_MANAGERS`].
 pub(super) fn cap_update_managers(managers: &mut Managers) {
+    let updates = managers
+        .keys()
+        .filter(|k| k.operation == Operation::Update)
+        .count();
+    if updates <= MAX_UPDATE_MANAGERS {
+        return;
+    }
     let mut updaters: Vec<(i64, Key)> = managers
         .iter()
         .filter(|(k, _)| k.operation == Operation::Update)
         .map(|(k, st)| (unix_seconds(st.time), *k))
         .collect();
-    if updaters.len() <= MAX_UPDATE_MANAGERS {
-        return;
-    }
     updaters.sort();
     let mut count = updaters.len();
     for (_, k) in updaters {
@@ -320,7 +322,7 @@ pub(super) fn cap_update_managers(managers: &mut Managers) {
         let bucket = key(ANCIENT_CHANGES, Operation::Update, st.api_version, "");
         match managers.get_mut(&bucket) {
             Some(b) => {
-                b.fields.add(&st.fields.set());
+                b.fields.add(st.fields.into_set());
                 b.time = st.time;
                 count -= 1;
             }
