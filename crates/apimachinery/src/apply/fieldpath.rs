@@ -1,6 +1,6 @@
 //! Field paths as server-side apply tracks them: path elements, their
 //! `FieldsV1` keys (`f:`, `k:`, `v:`, `i:`), upstream's order over them and
-//! the way conflicts print them. Sets of paths are in [`super::fieldset`].
+//! the way conflicts print them. Sets of paths are [`FieldSet`]s.
 
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
