@@ -2,14 +2,17 @@
 //! server's typical writes (recorded from a running server, see
 //! `src/apply/testdata/writes.json`): managedFields tracking of a Pod create,
 //! binding and status updates, a Lease renewal and a Node status heartbeat,
-//! and `type_error` + `prune_unknown_fields` of Pods. Best of several rounds.
+//! and the decoding checks of Pods (`type_error` + `prune_unknown_fields`,
+//! and `unknown_fields` + `duplicate_fields`). Best of several rounds.
 //! "registry" is what the registry does per write (read the entries, track,
 //! write them back); "in-place" the same through `track_update_in_place`.
 //!
 //! `cargo run --release -p apimachinery --example fields_bench`
 
 use apimachinery::apply::{self, Options};
-use apimachinery::schema::{prune_unknown_fields, schema_for_kind, type_error};
+use apimachinery::schema::{
+    duplicate_fields, prune_unknown_fields, schema_for_kind, type_error, unknown_fields,
+};
 use serde_json::Value;
 use std::hint::black_box;
 use std::time::Instant;
@@ -111,7 +114,10 @@ fn main() {
     }
 
     let pod = schema_for_kind("", "v1", "Pod").expect("Pod schema");
-    println!("{:<22} {:>12} {:>14}", "decode", "type µs", "type+prune µs");
+    println!(
+        "{:<22} {:>12} {:>14} {:>14}",
+        "decode", "type µs", "type+prune µs", "unknown+dup µs"
+    );
     for name in ["pod_create", "pod_status"] {
         let w = writes.iter().find(|w| w["name"] == name).expect("write");
         let mut body = w["new"].clone();
@@ -130,6 +136,15 @@ fn main() {
             prune_unknown_fields(pod, &mut b);
             black_box(b);
         }) - clone;
-        println!("{:<22} {check:>12.2} {both:>14.2}", format!("pod ({name})"));
+        // fieldValidation=Warn (the default) runs both on every write.
+        let raw = serde_json::to_vec(&body).expect("JSON");
+        let strict = best_us(iters, || {
+            assert!(unknown_fields(pod, black_box(&body)).is_empty());
+            assert!(duplicate_fields(black_box(&raw)).is_empty());
+        });
+        println!(
+            "{:<22} {check:>12.2} {both:>14.2} {strict:>14.2}",
+            format!("pod ({name})")
+        );
     }
 }
