@@ -200,4 +200,50 @@ mod tests {
         }
         check(json!({"zz": {}, "f:a": 1}), json!({"f:a": {}}));
     }
+
+    /// A small random `FieldsV1` object: fields, list keys (some written
+    /// differently), values, dots, unreadable keys and non-object values.
+    fn next(seed: &mut u64, n: u64) -> u64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*seed >> 33) % n
+    }
+
+    fn random_fields(seed: &mut u64, depth: u32) -> Value {
+        let keys = [
+            "f:a",
+            "f:b",
+            "f:c",
+            ".",
+            "k:{\"n\":1}",
+            "k:{ \"n\": 1 }",
+            "k:{\"n\":2}",
+            "v:\"x\"",
+            "i:0",
+            "zz",
+            "k:[1]",
+        ];
+        let mut m = Map::new();
+        for _ in 0..next(seed, 5) {
+            let k = keys[next(seed, keys.len() as u64) as usize];
+            let v = match next(seed, 6) {
+                0 => json!(1),
+                1 | 2 if depth < 3 => random_fields(seed, depth + 1),
+                _ => json!({}),
+            };
+            m.insert(k.to_string(), v);
+        }
+        Value::Object(m)
+    }
+
+    #[test]
+    fn random_sets_get_the_decoded_answers() {
+        let mut seed = 7;
+        for _ in 0..3000 {
+            let a = random_fields(&mut seed, 0);
+            let b = random_fields(&mut seed, 0);
+            check(a, b);
+        }
+    }
 }
