@@ -189,11 +189,11 @@ pub fn track_update_in_place(
         .into_iter()
         .map(|p| {
             let fields_v1 = match p.fields {
-                Fields::Moved(i) => stored
+                FieldsV1::Moved(i) => stored
                     .get_mut(i)
                     .and_then(|e| e.get_mut("fieldsV1"))
                     .map(Value::take),
-                Fields::Value(v) => v,
+                FieldsV1::Value(v) => v,
             };
             entry_value(
                 &p.manager,
@@ -217,10 +217,11 @@ struct Planned {
     api_version: String,
     time: Option<String>,
     subresource: String,
-    fields: Fields,
+    fields: FieldsV1,
 }
 
-enum Fields {
+/// Where a written entry's `fieldsV1` comes from.
+enum FieldsV1 {
     /// The `fieldsV1` of this entry of the object's own list.
     Moved(usize),
     Value(Option<Value>),
@@ -235,9 +236,9 @@ impl Planned {
             time: o.time.map(str::to_string),
             subresource: o.subresource.to_string(),
             fields: match o.fields {
-                OutFields::Stored(e) if movable => Fields::Moved(e.index),
-                OutFields::Stored(e) => Fields::Value(e.fields_v1.cloned()),
-                OutFields::New(v) => Fields::Value(Some(v)),
+                OutFields::Stored(e) if movable => FieldsV1::Moved(e.index),
+                OutFields::Stored(e) => FieldsV1::Value(e.fields_v1.cloned()),
+                OutFields::New(v) => FieldsV1::Value(Some(v)),
             },
         }
     }
