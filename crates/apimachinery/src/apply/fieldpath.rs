@@ -1,15 +1,12 @@
-//! Field paths and field sets as server-side apply tracks them, with the
-//! `FieldsV1` wire form used in `metadata.managedFields`.
-//!
-//! A set is a tree: at every node, `members` are the path elements that are
-//! themselves in the set (leaves, or nodes owned as a whole) and `children`
-//! hold the subsets below a path element. A path element can be both a
-//! member and have children; `FieldsV1` writes that as a `".": {}` entry.
+//! Field paths as server-side apply tracks them: path elements, their
+//! `FieldsV1` keys (`f:`, `k:`, `v:`, `i:`), upstream's order over them and
+//! the way conflicts print them. Sets of paths are [`FieldSet`]s.
 
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+
+pub use super::fieldset::FieldSet;
 
 /// One step of a path into an object.
 #[derive(Clone, Debug)]
@@ -221,202 +218,6 @@ pub fn path_string(path: &[PathElement]) -> String {
     path.iter().map(ToString::to_string).collect()
 }
 
-/// A set of field paths.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FieldSet {
-    members: BTreeSet<PathElement>,
-    /// Never holds an empty set.
-    children: BTreeMap<PathElement, FieldSet>,
-}
-
-impl FieldSet {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.members.is_empty() && self.children.is_empty()
-    }
-
-    /// Adds a path. The empty path (the whole object) is not representable
-    /// and is ignored, as upstream does.
-    pub fn insert(&mut self, path: &[PathElement]) {
-        match path {
-            [] => {}
-            [pe] => {
-                self.members.insert(pe.clone());
-            }
-            [pe, rest @ ..] => self.children.entry(pe.clone()).or_default().insert(rest),
-        }
-    }
-
-    pub fn has(&self, path: &[PathElement]) -> bool {
-        match path {
-            [] => false,
-            [pe] => self.members.contains(pe),
-            [pe, rest @ ..] => self.children.get(pe).is_some_and(|c| c.has(rest)),
-        }
-    }
-
-    pub fn is_member(&self, pe: &PathElement) -> bool {
-        self.members.contains(pe)
-    }
-
-    /// The subset below `pe`, if any.
-    pub fn child(&self, pe: &PathElement) -> Option<&FieldSet> {
-        self.children.get(pe)
-    }
-
-    pub(crate) fn add_member(&mut self, pe: PathElement) {
-        self.members.insert(pe);
-    }
-
-    pub(crate) fn children(&self) -> impl Iterator<Item = (&PathElement, &FieldSet)> {
-        self.children.iter()
-    }
-
-    /// Attaches `sub` below `pe` (merging with what is there).
-    pub(crate) fn insert_child(&mut self, pe: PathElement, sub: FieldSet) {
-        if sub.is_empty() {
-            return;
-        }
-        let slot = self.children.entry(pe).or_default();
-        *slot = slot.union(&sub);
-    }
-
-    pub fn union(&self, other: &FieldSet) -> FieldSet {
-        let mut out = self.clone();
-        out.members.extend(other.members.iter().cloned());
-        for (pe, c) in &other.children {
-            out.insert_child(pe.clone(), c.clone());
-        }
-        out
-    }
-
-    pub fn intersection(&self, other: &FieldSet) -> FieldSet {
-        let mut out = FieldSet::new();
-        out.members = self.members.intersection(&other.members).cloned().collect();
-        for (pe, c) in &self.children {
-            if let Some(o) = other.children.get(pe) {
-                out.insert_child(pe.clone(), c.intersection(o));
-            }
-        }
-        out
-    }
-
-    /// Paths in `self` that are not in `other`, node by node: a member of
-    /// `other` does not remove the paths below it (see
-    /// [`FieldSet::recursive_difference`] for that).
-    pub fn difference(&self, other: &FieldSet) -> FieldSet {
-        let mut out = FieldSet::new();
-        out.members = self.members.difference(&other.members).cloned().collect();
-        for (pe, c) in &self.children {
-            match other.children.get(pe) {
-                Some(o) => out.insert_child(pe.clone(), c.difference(o)),
-                None => out.insert_child(pe.clone(), c.clone()),
-            }
-        }
-        out
-    }
-
-    /// Like `difference`, but a member of `other` also removes everything below it.
-    pub fn recursive_difference(&self, other: &FieldSet) -> FieldSet {
-        let mut out = FieldSet::new();
-        out.members = self.members.difference(&other.members).cloned().collect();
-        for (pe, c) in &self.children {
-            if other.members.contains(pe) {
-                continue;
-            }
-            match other.children.get(pe) {
-                Some(o) => out.insert_child(pe.clone(), c.recursive_difference(o)),
-                None => out.insert_child(pe.clone(), c.clone()),
-            }
-        }
-        out
-    }
-
-    /// Every member path, members of a node before its children, in order.
-    pub fn paths(&self) -> Vec<Vec<PathElement>> {
-        let mut out = Vec::new();
-        self.collect_paths(&mut Vec::new(), &mut out);
-        out
-    }
-
-    fn collect_paths(&self, prefix: &mut Vec<PathElement>, out: &mut Vec<Vec<PathElement>>) {
-        for m in &self.members {
-            let mut p = prefix.clone();
-            p.push(m.clone());
-            out.push(p);
-        }
-        for (pe, c) in &self.children {
-            prefix.push(pe.clone());
-            c.collect_paths(prefix, out);
-            prefix.pop();
-        }
-    }
-
-    /// The `FieldsV1` form.
-    pub fn to_fields_v1(&self) -> Value {
-        Value::Object(self.emit(false))
-    }
-
-    fn emit(&self, include_self: bool) -> Map<String, Value> {
-        let mut out = Map::new();
-        if include_self && !self.is_empty() {
-            out.insert(".".into(), Value::Object(Map::new()));
-        }
-        // Members and children interleave in path-element order.
-        let mut keys: BTreeSet<&PathElement> = self.members.iter().collect();
-        keys.extend(self.children.keys());
-        for pe in keys {
-            let v = match self.children.get(pe) {
-                Some(c) => c.emit(self.members.contains(pe)),
-                None => Map::new(),
-            };
-            out.insert(pe.serialize(), Value::Object(v));
-        }
-        out
-    }
-
-    /// Parses `FieldsV1`.
-    pub fn from_fields_v1(v: &Value) -> Result<FieldSet, String> {
-        let Value::Object(m) = v else {
-            return Err("FieldsV1 must be a JSON object".into());
-        };
-        Ok(Self::read(m).0.unwrap_or_default())
-    }
-
-    /// Returns the children read from `m` and whether the node itself is a member.
-    fn read(m: &Map<String, Value>) -> (Option<FieldSet>, bool) {
-        let mut set: Option<FieldSet> = None;
-        let mut is_member = false;
-        for (k, v) in m {
-            if k == "." {
-                is_member = true;
-                continue;
-            }
-            let Ok(Some(pe)) = PathElement::parse(k) else {
-                // Unknown or malformed elements are dropped, as upstream
-                // drops forms it does not understand.
-                continue;
-            };
-            let Value::Object(sub) = v else { continue };
-            let (grand, child_member) = Self::read(sub);
-            let s = set.get_or_insert_with(FieldSet::new);
-            if child_member {
-                s.members.insert(pe.clone());
-            }
-            if let Some(g) = grand {
-                s.insert_child(pe, g);
-            }
-        }
-        if set.is_none() {
-            is_member = true;
-        }
-        (set, is_member)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,20 +225,6 @@ mod tests {
 
     fn f(n: &str) -> PathElement {
         PathElement::field(n)
-    }
-
-    #[test]
-    fn fields_v1_round_trip_with_dot_and_keys() {
-        let v = json!({"f:metadata":{"f:labels":{"f:app":{}}},
-            "f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{".":{},"f:image":{}}},
-                      "f:finalizers":{"v:\"a\"":{}}}});
-        let s = FieldSet::from_fields_v1(&v).unwrap();
-        assert!(s.has(&[f("metadata"), f("labels"), f("app")]));
-        let key = PathElement::Key(vec![("name".into(), json!("nginx"))]);
-        assert!(s.has(&[f("spec"), f("containers"), key.clone()]));
-        assert!(s.has(&[f("spec"), f("containers"), key, f("image")]));
-        assert!(!s.has(&[f("spec"), f("containers")]));
-        assert_eq!(s.to_fields_v1().to_string(), v.to_string());
     }
 
     #[test]
@@ -464,33 +251,5 @@ mod tests {
         ];
         v.sort();
         assert_eq!(path_string(&v), ".a.b[][=1][0]");
-    }
-
-    #[test]
-    fn set_operations() {
-        let mut a = FieldSet::new();
-        a.insert(&[f("spec"), f("replicas")]);
-        a.insert(&[f("spec"), f("paused")]);
-        let mut b = FieldSet::new();
-        b.insert(&[f("spec"), f("replicas")]);
-        b.insert(&[f("metadata")]);
-        let i = a.intersection(&b);
-        assert_eq!(i.paths(), vec![vec![f("spec"), f("replicas")]]);
-        let d = a.difference(&b);
-        assert_eq!(d.paths(), vec![vec![f("spec"), f("paused")]]);
-        assert_eq!(a.union(&b).paths().len(), 3);
-        assert!(a.difference(&a).is_empty());
-        // A member of the other set removes the whole subtree only recursively.
-        let mut spec = FieldSet::new();
-        spec.insert(&[f("spec")]);
-        assert_eq!(a.difference(&spec), a);
-        assert!(a.recursive_difference(&spec).is_empty());
-    }
-
-    #[test]
-    fn malformed_fields_v1_is_an_error_only_at_top() {
-        assert!(FieldSet::from_fields_v1(&json!([])).is_err());
-        let s = FieldSet::from_fields_v1(&json!({"f:a": {}, "zz": {}})).unwrap();
-        assert_eq!(s.paths(), vec![vec![f("a")]]);
     }
 }

@@ -5,17 +5,20 @@
 //! subresource, plus `apiVersion` for `Update` entries (one `Apply` entry
 //! per manager whatever version it applied with).
 
+use super::compare::{compare_skipping, fields_of_skipping};
 use super::fieldpath::{FieldSet, PathElement, path_string};
-use super::typed::{self, compare, ensure_named_fields_are_members, fields_of};
+use super::managers::{
+    EntryRef, Fields, Managers, Out, State, cap_update_managers, decode, encode, key,
+};
+use super::stored;
+use super::typed::{self, ensure_named_fields_are_members};
 use super::{ApplyError, Conflict, ManagedFieldsEntry, Operation};
 use crate::schema::SchemaNode;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
-/// Upstream keeps at most this many `Update` entries; older ones are merged
-/// into an `ancient-changes` entry per apiVersion.
-const MAX_UPDATE_MANAGERS: usize = 10;
-const ANCIENT_CHANGES: &str = "ancient-changes";
+pub use super::entries::{managed_fields_of, set_managed_fields, track_update_in_place};
+
 const BEFORE_FIRST_APPLY: &str = "before-first-apply";
 
 /// Settings beyond the common arguments.
@@ -60,134 +63,13 @@ pub struct ApplyResult {
     pub changed: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Key {
-    manager: String,
-    operation: Operation,
-    /// Empty for `Apply`.
-    api_version: String,
-    subresource: String,
-}
-
-#[derive(Clone, Debug)]
-struct State {
-    api_version: String,
-    set: FieldSet,
-    time: Option<String>,
-    orig: Option<ManagedFieldsEntry>,
-}
-
-type Managers = BTreeMap<Key, State>;
-
-fn key(manager: &str, op: Operation, api_version: &str, subresource: &str) -> Key {
-    Key {
-        manager: manager.to_string(),
-        operation: op,
-        api_version: if op == Operation::Apply {
-            String::new()
-        } else {
-            api_version.to_string()
-        },
-        subresource: subresource.to_string(),
-    }
-}
-
-fn decode(entries: &[ManagedFieldsEntry]) -> Result<Managers, ApplyError> {
-    let mut out = Managers::new();
-    for (i, e) in entries.iter().enumerate() {
-        let op = match e.operation.as_str() {
-            "Apply" => Operation::Apply,
-            "Update" => Operation::Update,
-            _ => {
-                return Err(ApplyError::ManagedFields(
-                    "operation must be `Apply` or `Update`".into(),
-                ));
-            }
-        };
-        if e.api_version.is_empty() {
-            return Err(ApplyError::ManagedFields(
-                "apiVersion must not be empty".into(),
-            ));
-        }
-        match e.fields_type.as_str() {
-            "FieldsV1" => {}
-            "" => {
-                return Err(ApplyError::ManagedFields(format!(
-                    "missing fieldsType in managed fields entry {i}"
-                )));
-            }
-            other => {
-                return Err(ApplyError::ManagedFields(format!(
-                    "invalid fieldsType {other:?} in managed fields entry {i}"
-                )));
-            }
-        }
-        let set = match &e.fields_v1 {
-            Some(v) => FieldSet::from_fields_v1(v).map_err(ApplyError::ManagedFields)?,
-            None => FieldSet::new(),
-        };
-        out.insert(
-            key(&e.manager, op, &e.api_version, &e.subresource),
-            State {
-                api_version: e.api_version.clone(),
-                set,
-                time: e.time.clone(),
-                orig: Some(e.clone()),
-            },
-        );
-    }
-    Ok(out)
-}
-
-fn unix_seconds(t: &Option<String>) -> i64 {
-    t.as_deref()
-        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-        .map(|t| t.as_second())
-        .unwrap_or(0)
-}
-
-fn encode(managers: &Managers) -> Vec<ManagedFieldsEntry> {
-    let mut out: Vec<ManagedFieldsEntry> = managers
-        .iter()
-        .map(|(k, st)| {
-            let fields_v1 = match &st.orig {
-                // Keep what was stored when nothing changed, as upstream does.
-                Some(o)
-                    if o.api_version == st.api_version
-                        && o.operation == k.operation.as_str()
-                        && o.fields_v1
-                            .as_ref()
-                            .and_then(|v| FieldSet::from_fields_v1(v).ok())
-                            == Some(st.set.clone()) =>
-                {
-                    o.fields_v1.clone()
-                }
-                _ => Some(st.set.to_fields_v1()),
-            };
-            ManagedFieldsEntry {
-                manager: k.manager.clone(),
-                operation: k.operation.as_str().to_string(),
-                api_version: st.api_version.clone(),
-                time: st.time.clone(),
-                fields_type: "FieldsV1".into(),
-                fields_v1,
-                subresource: k.subresource.clone(),
-            }
-        })
-        .collect();
-    out.sort_by(|p, q| {
-        p.operation
-            .cmp(&q.operation)
-            .then_with(|| unix_seconds(&p.time).cmp(&unix_seconds(&q.time)))
-            .then_with(|| p.manager.cmp(&q.manager))
-            .then_with(|| p.api_version.cmp(&q.api_version))
-            .then_with(|| p.subresource.cmp(&q.subresource))
-    });
-    out
-}
-
 /// Fields never tracked: type and object metadata the server owns.
-fn strip_set() -> FieldSet {
+fn strip_set() -> &'static FieldSet {
+    static STRIP: OnceLock<FieldSet> = OnceLock::new();
+    STRIP.get_or_init(build_strip_set)
+}
+
+fn build_strip_set() -> FieldSet {
     let mut s = FieldSet::new();
     for top in ["apiVersion", "kind", "metadata"] {
         s.insert(&[PathElement::field(top)]);
@@ -208,33 +90,13 @@ fn strip_set() -> FieldSet {
     s
 }
 
+/// A copy of `obj` without `metadata.managedFields` (apply merges into it).
 fn without_managed_fields(obj: &Value) -> Value {
     let mut o = obj.clone();
     if let Some(md) = o.get_mut("metadata").and_then(Value::as_object_mut) {
         md.shift_remove("managedFields");
     }
     o
-}
-
-/// Writes `entries` to `obj`'s `metadata.managedFields` (removing the field
-/// when there are none, as upstream omits it).
-pub fn set_managed_fields(obj: &mut Value, entries: &[ManagedFieldsEntry]) {
-    let md = crate::meta::metadata_mut(obj);
-    if entries.is_empty() {
-        md.shift_remove("managedFields");
-    } else {
-        md.insert("managedFields".into(), json!(entries));
-    }
-}
-
-/// The entries stored in `obj`'s `metadata.managedFields`.
-pub fn managed_fields_of(obj: &Value) -> Result<Vec<ManagedFieldsEntry>, ApplyError> {
-    match obj.get("metadata").and_then(|m| m.get("managedFields")) {
-        None | Some(Value::Null) => Ok(vec![]),
-        Some(v) => {
-            serde_json::from_value(v.clone()).map_err(|e| ApplyError::ManagedFields(e.to_string()))
-        }
-    }
 }
 
 /// The default manager name for a request without `fieldManager`: the user
@@ -297,12 +159,12 @@ pub fn apply_with(
     let live_clean = live
         .map(without_managed_fields)
         .unwrap_or_else(|| json!({}));
-    let mut managers = decode(managed)?;
+    let mut managers = decode(managed.iter().enumerate().map(|(i, e)| EntryRef::of(e, i)))?;
 
     // An object that predates field tracking is owned by a placeholder
     // manager first, so that applying over it reports conflicts.
     if live.is_some() && managers.is_empty() {
-        let set = fields_of(&live_clean, schema).difference(&strip_set());
+        let set = typed::fields_of(&live_clean, schema).difference(strip_set());
         if !set.is_empty() {
             managers.insert(
                 key(
@@ -312,8 +174,8 @@ pub fn apply_with(
                     &opts.subresource,
                 ),
                 State {
-                    api_version: api_version.into(),
-                    set,
+                    api_version,
+                    fields: Fields::Changed(set),
                     time: None,
                     orig: None,
                 },
@@ -323,56 +185,56 @@ pub fn apply_with(
 
     let me = key(manager, Operation::Apply, api_version, &opts.subresource);
     let previous = managers.remove(&me);
-    let new_set = fields_of(applied, schema).recursive_difference(&opts.reset_fields);
+    let new_set = typed::fields_of(applied, schema).recursive_difference(&opts.reset_fields);
     let mut result = typed::merge(&live_clean, applied, schema);
 
     // Prune what this manager applied last time, omits now, and nobody else owns.
     if let Some(prev) = &previous
-        && !prev.set.is_empty()
+        && !prev.fields.is_empty()
     {
-        let owned = managers
-            .values()
-            .fold(new_set.clone(), |acc, st| acc.union(&st.set));
-        let removal = ensure_named_fields_are_members(&prev.set, schema)
+        let owned = managers.values().fold(new_set.clone(), |acc, st| {
+            acc.union_owned(st.fields.set().into_owned())
+        });
+        let removal = ensure_named_fields_are_members(&prev.fields.set(), schema)
             .difference(&ensure_named_fields_are_members(&owned, schema));
         typed::remove_items(&mut result, &removal, schema);
     }
 
-    let cmp = compare(&live_clean, &result, schema).exclude(&opts.reset_fields);
+    let cmp = typed::compare(&live_clean, &result, schema).exclude(&opts.reset_fields);
     let touched = cmp.modified.union(&cmp.added);
     let mut conflicts = Vec::new();
     for (k, st) in managers.iter_mut() {
-        let clash = st.set.intersection(&touched);
-        if !clash.is_empty() {
+        if st.fields.intersects(&touched) {
+            let clash = st.fields.set().intersection(&touched);
             for p in clash.paths() {
                 conflicts.push(Conflict {
-                    manager: k.manager.clone(),
+                    manager: k.manager.to_string(),
                     operation: k.operation,
-                    api_version: st.api_version.clone(),
-                    subresource: k.subresource.clone(),
+                    api_version: st.api_version.to_string(),
+                    subresource: k.subresource.to_string(),
                     field: path_string(&p),
                 });
             }
-            st.set = st.set.difference(&clash);
+            st.fields.subtract(&clash);
         }
-        st.set = st.set.difference(&cmp.removed);
+        st.fields.subtract(&cmp.removed);
     }
     if !force && !conflicts.is_empty() {
         return Err(ApplyError::Conflicts(conflicts));
     }
-    managers.retain(|_, st| !st.set.is_empty());
+    managers.retain(|_, st| !st.fields.is_empty());
 
     let changed = result != live_clean;
-    let mine = new_set.difference(&strip_set());
+    let mine = new_set.difference(strip_set());
     if !mine.is_empty() {
-        let prev_time = previous.as_ref().and_then(|p| p.time.clone());
+        let prev_time = previous.as_ref().and_then(|p| p.time);
         managers.insert(
             me,
             State {
-                api_version: api_version.to_string(),
-                set: mine,
+                api_version,
+                fields: Fields::Computed(mine),
                 time: if changed || prev_time.is_none() {
-                    Some(now.to_string())
+                    Some(now)
                 } else {
                     prev_time
                 },
@@ -380,7 +242,8 @@ pub fn apply_with(
             },
         );
     }
-    let entries = encode(&managers);
+    let entries: Vec<ManagedFieldsEntry> =
+        encode(managers).into_iter().map(Out::into_entry).collect();
     set_managed_fields(&mut result, &entries);
     Ok(ApplyResult {
         object: result,
@@ -422,81 +285,96 @@ pub fn track_update_with(
     now: &str,
     opts: &Options,
 ) -> Result<Vec<ManagedFieldsEntry>, ApplyError> {
+    let entries = managed.iter().enumerate().map(|(i, e)| EntryRef::of(e, i));
+    let managers = track(old, new, manager, entries, api_version, now, opts)?;
+    Ok(encode(managers).into_iter().map(Out::into_entry).collect())
+}
+
+/// The managers after an update; `new`'s and `old`'s `metadata.managedFields`
+/// are ignored (`entries` are the stored ones).
+pub(super) fn track<'a>(
+    old: Option<&Value>,
+    new: &Value,
+    manager: &'a str,
+    entries: impl IntoIterator<Item = EntryRef<'a>>,
+    api_version: &'a str,
+    now: &'a str,
+    opts: &'a Options,
+) -> Result<Managers<'a>, ApplyError> {
     let schema = opts.schema;
-    let mut managers = decode(managed)?;
-    let new_clean = without_managed_fields(new);
+    let mut managers = decode(entries)?;
     let (touched, removed) = match old {
         Some(old) => {
-            let cmp = compare(&without_managed_fields(old), &new_clean, schema)
-                .exclude(&opts.reset_fields);
-            (cmp.modified.union(&cmp.added), cmp.removed)
+            let cmp = compare_skipping(old, new, schema).exclude(&opts.reset_fields);
+            (cmp.modified.union_owned(cmp.added), cmp.removed)
         }
         // Upstream compares against the type's zero value, in which struct
         // fields already exist: the new object's own field set matches that
         // better than a comparison with nothing.
         None => (
-            fields_of(&new_clean, schema).recursive_difference(&opts.reset_fields),
+            fields_of_skipping(new, schema).without_recursive(&opts.reset_fields),
             FieldSet::new(),
         ),
     };
+    // What the manager changed, and what it changed that nobody owns.
+    let stripped = touched.intersection(strip_set());
+    let mine = touched.without(strip_set());
+    let me =
+        (!mine.is_empty()).then(|| key(manager, Operation::Update, api_version, &opts.subresource));
+    let previous = me.and_then(|k| managers.remove(&k));
     for st in managers.values_mut() {
-        st.set = st.set.difference(&touched).difference(&removed);
+        st.fields.subtract(&mine);
+        st.fields.subtract(&stripped);
+        st.fields.subtract(&removed);
     }
-    managers.retain(|_, st| !st.set.is_empty());
-    let mine = touched.difference(&strip_set());
-    if !mine.is_empty() {
-        let k = key(manager, Operation::Update, api_version, &opts.subresource);
-        let (set, orig) = match managers.remove(&k) {
-            Some(prev) => (prev.set.union(&mine), prev.orig),
-            None => (mine, None),
+    managers.retain(|_, st| !st.fields.is_empty());
+    if let Some(k) = me {
+        let (fields, orig) = match previous {
+            Some(prev) => updated_fields(prev, mine, &stripped, &removed),
+            None => (Fields::Changed(mine), None),
         };
         managers.insert(
             k,
             State {
-                api_version: api_version.to_string(),
-                set,
-                time: Some(now.to_string()),
+                api_version,
+                fields,
+                time: Some(now),
                 orig,
             },
         );
     }
     cap_update_managers(&mut managers);
-    Ok(encode(&managers))
+    Ok(managers)
 }
 
-/// Merges the oldest `Update` entries into `ancient-changes` (one per
-/// apiVersion) while there are more than [`MAX_UPDATE_MANAGERS`].
-fn cap_update_managers(managers: &mut Managers) {
-    let mut updaters: Vec<(i64, Key)> = managers
-        .iter()
-        .filter(|(k, _)| k.operation == Operation::Update)
-        .map(|(k, st)| (unix_seconds(&st.time), k.clone()))
-        .collect();
-    if updaters.len() <= MAX_UPDATE_MANAGERS {
-        return;
+/// The updating manager's fields: what it had, less what changed (`mine`
+/// and `stripped`, which nobody owns) or was removed, plus `mine`. An entry
+/// left with nothing starts anew.
+fn updated_fields<'a>(
+    prev: State<'a>,
+    mine: FieldSet,
+    stripped: &FieldSet,
+    removed: &FieldSet,
+) -> (Fields<'a>, Option<EntryRef<'a>>) {
+    // Most updates change only fields their manager already owns (a lease
+    // renewal, a status heartbeat): the stored set then stays as it is.
+    // It does when it holds `mine`, shares nothing with `removed` or
+    // `stripped`, and keeps something once `mine` is taken out.
+    if let Fields::Stored(Some(m)) = prev.fields
+        && stored::contains(m, &mine)
+        && !stored::intersects(m, removed)
+        && !stored::intersects(m, stripped)
+        && stored::has_outside(m, &mine)
+    {
+        return (prev.fields, prev.orig);
     }
-    updaters.sort();
-    let mut count = updaters.len();
-    for (_, k) in updaters {
-        if count <= MAX_UPDATE_MANAGERS {
-            break;
-        }
-        if k.manager == ANCIENT_CHANGES {
-            continue;
-        }
-        let Some(st) = managers.remove(&k) else {
-            continue;
-        };
-        let bucket = key(ANCIENT_CHANGES, Operation::Update, &st.api_version, "");
-        match managers.get_mut(&bucket) {
-            Some(b) => {
-                b.set = b.set.union(&st.set);
-                b.time = st.time;
-                count -= 1;
-            }
-            None => {
-                managers.insert(bucket, State { orig: None, ..st });
-            }
-        }
+    let mut fields = prev.fields;
+    fields.subtract(&mine);
+    fields.subtract(stripped);
+    fields.subtract(removed);
+    if fields.is_empty() {
+        return (Fields::Changed(mine), None);
     }
+    fields.add(mine);
+    (fields, prev.orig)
 }

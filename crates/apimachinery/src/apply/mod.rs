@@ -1,27 +1,44 @@
 //! Server-side apply and managed-fields tracking, as upstream's
 //! structured-merge-diff and field manager do it.
 //!
-//! - [`fieldpath`] — field paths, field sets and their `FieldsV1` form.
-//! - [`typed`] — schema-aware walks (field sets of objects, comparison,
-//!   merge, removal).
+//! - [`fieldpath`] — field paths and their `FieldsV1` keys; `fieldset` —
+//!   sets of them ([`FieldSet`]) and their `FieldsV1` form.
+//! - [`typed`] — schema-aware walks (merge, removal, validation); `compare`
+//!   — the comparison of two objects and the field set of one.
 //! - [`manager`] — [`apply`] (a PATCH with `application/apply-patch+yaml`)
-//!   and [`track_update`] (ownership for create/update/patch), over the
-//!   `metadata.managedFields` entries.
+//!   and [`track_update`] (ownership for create/update/patch); `managers` —
+//!   the entries while a write changes them, `stored` — questions asked of
+//!   an entry's stored `FieldsV1` without decoding it, `entries` — reading
+//!   and writing `metadata.managedFields` ([`track_update_in_place`]).
+//!
+//! Tracking runs on every write the server takes, so it avoids work that
+//! does not change its result: entries a write does not touch are written
+//! back as stored, objects are compared without being copied, and equal
+//! subtrees are not walked. `pinned_tests` holds it to its recorded outputs.
 //!
 //! Multi-version conversion is not modelled: every manager's fields are read
 //! against the object as it is, whatever `apiVersion` the entry names.
 
+mod compare;
+mod entries;
 pub mod fieldpath;
+mod fieldset;
 pub mod manager;
+mod managers;
+mod stored;
 pub mod typed;
 
+#[cfg(test)]
+mod entries_tests;
+#[cfg(test)]
+mod pinned_tests;
 #[cfg(test)]
 mod tests;
 
 pub use fieldpath::{FieldSet, PathElement, path_string};
 pub use manager::{
     ApplyResult, Options, apply, apply_with, managed_fields_of, manager_from_user_agent,
-    set_managed_fields, track_update, track_update_with,
+    set_managed_fields, track_update, track_update_in_place, track_update_with,
 };
 pub use typed::fields_of;
 

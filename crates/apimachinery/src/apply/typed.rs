@@ -6,23 +6,24 @@
 //! treated as upstream treats "deduced" types: maps merge key by key and
 //! lists are atomic.
 
+pub use super::compare::{Comparison, compare, fields_of};
 use super::fieldpath::{FieldSet, PathElement};
-use crate::schema::{ListType, SchemaNode};
+use crate::schema::{ListKeys, ListKind, SchemaNode};
 use serde_json::{Map, Value};
 
-type Node<'a> = Option<SchemaNode<'a>>;
+pub(super) type Node<'a> = Option<SchemaNode<'a>>;
 
 /// How a value merges.
-enum Shape<'a> {
+pub(super) enum Shape<'a> {
     /// Replaced and owned as a whole (scalars, atomic lists and maps).
     Leaf,
     /// Merged key by key.
     Map(Node<'a>),
     /// Merged element by element; `keys` empty means a set of scalars.
-    List { keys: Vec<String>, items: Node<'a> },
+    List { keys: ListKeys<'a>, items: Node<'a> },
 }
 
-fn shape<'a>(v: &Value, node: Node<'a>) -> Shape<'a> {
+pub(super) fn shape<'a>(v: &Value, node: Node<'a>) -> Shape<'a> {
     match v {
         Value::Object(_) => {
             let atomic = node.is_some_and(|n| n.ext_str("x-kubernetes-map-type") == Some("atomic"));
@@ -34,17 +35,17 @@ fn shape<'a>(v: &Value, node: Node<'a>) -> Shape<'a> {
         }
         Value::Array(_) => {
             let Some(n) = node else { return Shape::Leaf };
-            match n.list_type() {
-                ListType::Atomic => Shape::Leaf,
-                ListType::Set => Shape::List {
-                    keys: vec![],
+            match n.list_kind() {
+                ListKind::Atomic => Shape::Leaf,
+                ListKind::Set => Shape::List {
+                    keys: ListKeys::Many(&[]),
                     items: n.items(),
                 },
-                ListType::Map(keys) if !keys.is_empty() => Shape::List {
+                ListKind::Map(keys) if !keys.is_empty() => Shape::List {
                     keys,
                     items: n.items(),
                 },
-                ListType::Map(_) => Shape::Leaf,
+                ListKind::Map(_) => Shape::Leaf,
             }
         }
         _ => Shape::Leaf,
@@ -52,7 +53,7 @@ fn shape<'a>(v: &Value, node: Node<'a>) -> Shape<'a> {
 }
 
 /// The schema of map key `key`, and whether it is a declared (named) field.
-fn map_child<'a>(node: Node<'a>, key: &str) -> (Node<'a>, bool) {
+pub(super) fn map_child<'a>(node: Node<'a>, key: &str) -> (Node<'a>, bool) {
     match node {
         Some(n) => match n.field(key) {
             Some(f) => (Some(f), true),
@@ -63,7 +64,7 @@ fn map_child<'a>(node: Node<'a>, key: &str) -> (Node<'a>, bool) {
 }
 
 /// The path element naming a list item.
-fn item_pe(item: &Value, keys: &[String], items: Node) -> Result<PathElement, String> {
+pub(super) fn item_pe(item: &Value, keys: ListKeys, items: Node) -> Result<PathElement, String> {
     if keys.is_empty() {
         return match item {
             Value::Object(_) => {
@@ -80,15 +81,18 @@ fn item_pe(item: &Value, keys: &[String], items: Node) -> Result<PathElement, St
         return Err("associative list with keys may not have non-map elements".into());
     };
     let mut fields = Vec::new();
-    for k in keys {
-        let default = items
-            .and_then(|n| n.field(k))
-            .and_then(|f| f.raw().get("default"));
-        if let Some(v) = m.get(k).or(default) {
-            fields.push((k.clone(), v.clone()));
+    for k in keys.iter() {
+        let default = || {
+            items
+                .and_then(|n| n.field(k))
+                .and_then(|f| f.raw().get("default"))
+        };
+        if let Some(v) = m.get(k).or_else(default) {
+            fields.push((k.to_string(), v.clone()));
         }
     }
     if fields.is_empty() {
+        let keys: Vec<&str> = keys.iter().collect();
         return Err(format!(
             "associative list with keys has an element that omits all key fields {keys:?} (and doesn't have default values for any key fields)"
         ));
@@ -99,9 +103,9 @@ fn item_pe(item: &Value, keys: &[String], items: Node) -> Result<PathElement, St
 
 /// The path elements of a list's items, or `None` when one cannot be named
 /// (the list is then handled as atomic, leniently, for stored objects).
-fn index<'v>(
+pub(super) fn index<'v>(
     list: &'v [Value],
-    keys: &[String],
+    keys: ListKeys,
     items: Node,
 ) -> Option<Vec<(PathElement, &'v Value)>> {
     list.iter()
@@ -136,7 +140,7 @@ fn validate_at(v: &Value, node: Node, path: &mut Vec<PathElement>) -> Result<(),
         (Shape::List { keys, items }, Value::Array(list)) => {
             let mut seen = std::collections::BTreeSet::new();
             for (i, item) in list.iter().enumerate() {
-                let pe = item_pe(item, &keys, items)
+                let pe = item_pe(item, keys, items)
                     .map_err(|e| at(path, format!("element {i}: {e}")))?;
                 if !seen.insert(pe.clone()) {
                     return Err(at(path, format!("duplicate entries for key {pe}")));
@@ -149,166 +153,6 @@ fn validate_at(v: &Value, node: Node, path: &mut Vec<PathElement>) -> Result<(),
         _ => {}
     }
     Ok(())
-}
-
-/// The fields an object sets, per schema: scalars, atomic lists and maps,
-/// list items, map entries that are not declared struct fields, and empty
-/// or null values are members; declared struct fields with content are not
-/// (their content is).
-pub fn fields_of(obj: &Value, schema: Option<SchemaNode>) -> FieldSet {
-    let mut set = FieldSet::new();
-    collect(obj, schema, &mut set);
-    set
-}
-
-/// Adds to `set` the paths below `v` (relative to `v`).
-fn collect(v: &Value, node: Node, set: &mut FieldSet) {
-    match (shape(v, node), v) {
-        (Shape::Map(n), Value::Object(m)) => {
-            for (k, cv) in m {
-                let (cn, named) = map_child(n, k);
-                let pe = PathElement::field(k);
-                let empty_map = cv.as_object().is_some_and(Map::is_empty);
-                if cv.is_null() || empty_map || !named || is_leaf(cv, cn) {
-                    set.add_member(pe.clone());
-                }
-                let mut sub = FieldSet::new();
-                collect(cv, cn, &mut sub);
-                set.insert_child(pe, sub);
-            }
-        }
-        (Shape::List { keys, items }, Value::Array(list)) => {
-            for item in list {
-                if let Ok(pe) = item_pe(item, &keys, items) {
-                    set.add_member(pe.clone());
-                    let mut sub = FieldSet::new();
-                    collect(item, items, &mut sub);
-                    set.insert_child(pe, sub);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn is_leaf(v: &Value, node: Node) -> bool {
-    matches!(shape(v, node), Shape::Leaf)
-}
-
-/// The differences between two objects, as upstream's comparison reports
-/// them: changed leaves are `modified`; new or removed paths (including the
-/// non-leaf nodes of new or removed subtrees) are `added` or `removed`.
-#[derive(Debug, Default)]
-pub struct Comparison {
-    pub added: FieldSet,
-    pub modified: FieldSet,
-    pub removed: FieldSet,
-}
-
-impl Comparison {
-    pub fn is_same(&self) -> bool {
-        self.added.is_empty() && self.modified.is_empty() && self.removed.is_empty()
-    }
-    pub fn exclude(mut self, ignored: &FieldSet) -> Self {
-        self.added = self.added.recursive_difference(ignored);
-        self.modified = self.modified.recursive_difference(ignored);
-        self.removed = self.removed.recursive_difference(ignored);
-        self
-    }
-}
-
-pub fn compare(old: &Value, new: &Value, schema: Option<SchemaNode>) -> Comparison {
-    let mut c = Comparison::default();
-    compare_at(Some(old), Some(new), schema, &mut Vec::new(), &mut c);
-    c
-}
-
-fn is_empty_container(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => true,
-        Some(Value::Object(m)) => m.is_empty(),
-        Some(Value::Array(a)) => a.is_empty(),
-        _ => false,
-    }
-}
-
-fn compare_at(
-    l: Option<&Value>,
-    r: Option<&Value>,
-    node: Node,
-    path: &mut Vec<PathElement>,
-    c: &mut Comparison,
-) {
-    let Some(sample) = r.or(l) else { return };
-    let same_kind = match (l, r) {
-        (Some(a), Some(b)) => std::mem::discriminant(a) == std::mem::discriminant(b),
-        _ => true,
-    };
-    let leaf = |c: &mut Comparison| match (l, r) {
-        (None, Some(_)) => c.added.insert(path),
-        (Some(_), None) => c.removed.insert(path),
-        (Some(a), Some(b)) if a != b => c.modified.insert(path),
-        _ => {}
-    };
-    let sh = shape(sample, node);
-    let both_empty = is_empty_container(l) && is_empty_container(r);
-    if !same_kind || both_empty || matches!(sh, Shape::Leaf) {
-        leaf(c);
-        return;
-    }
-    match sh {
-        Shape::Map(n) => {
-            let empty = Map::new();
-            let lm = l.and_then(Value::as_object).unwrap_or(&empty);
-            let rm = r.and_then(Value::as_object).unwrap_or(&empty);
-            for (k, lv) in lm {
-                path.push(PathElement::field(k));
-                compare_at(Some(lv), rm.get(k), map_child(n, k).0, path, c);
-                path.pop();
-            }
-            for (k, rv) in rm.iter().filter(|(k, _)| !lm.contains_key(*k)) {
-                path.push(PathElement::field(k));
-                compare_at(None, Some(rv), map_child(n, k).0, path, c);
-                path.pop();
-            }
-        }
-        Shape::List { keys, items } => {
-            let empty = vec![];
-            let ll = l.and_then(Value::as_array).unwrap_or(&empty);
-            let rl = r.and_then(Value::as_array).unwrap_or(&empty);
-            let (Some(li), Some(ri)) = (index(ll, &keys, items), index(rl, &keys, items)) else {
-                leaf(c);
-                return;
-            };
-            let mut pes: Vec<&PathElement> = li.iter().map(|(p, _)| p).collect();
-            pes.extend(ri.iter().map(|(p, _)| p));
-            pes.sort();
-            pes.dedup();
-            for pe in pes {
-                let lv: Vec<&Value> = li.iter().filter(|(p, _)| p == pe).map(|x| x.1).collect();
-                let rv: Vec<&Value> = ri.iter().filter(|(p, _)| p == pe).map(|x| x.1).collect();
-                path.push(pe.clone());
-                if lv.len() > 1 || rv.len() > 1 {
-                    // Duplicated keys are compared as one atomic unit.
-                    match (lv.is_empty(), rv.is_empty()) {
-                        (true, _) => c.added.insert(path),
-                        (_, true) => c.removed.insert(path),
-                        _ if lv != rv => c.modified.insert(path),
-                        _ => {}
-                    }
-                } else {
-                    compare_at(lv.first().copied(), rv.first().copied(), items, path, c);
-                }
-                path.pop();
-            }
-        }
-        Shape::Leaf => {}
-    }
-    match (l, r) {
-        (None, Some(_)) => c.added.insert(path),
-        (Some(_), None) => c.removed.insert(path),
-        _ => {}
-    }
 }
 
 /// Merges `applied` into `live`: maps key by key, keyed lists by key, sets
@@ -345,7 +189,7 @@ fn merge_at(l: Option<&Value>, r: &Value, node: Node) -> Value {
             Value::Object(out)
         }
         (Shape::List { keys, items }, Value::Array(ll), Value::Array(rl)) => {
-            match (index(ll, &keys, items), index(rl, &keys, items)) {
+            match (index(ll, keys, items), index(rl, keys, items)) {
                 (Some(li), Some(ri)) => Value::Array(merge_lists(&li, &ri, items)),
                 _ => strip_nulls(r),
             }
@@ -464,7 +308,7 @@ fn remove_at(v: &mut Value, set: &FieldSet, node: Node) -> bool {
             }
             let old = std::mem::take(list);
             for mut item in old {
-                match item_pe(&item, &keys, items) {
+                match item_pe(&item, keys, items) {
                     Ok(pe) if set.is_member(&pe) => continue,
                     Ok(pe) => {
                         if let Some(sub) = set.child(&pe) {

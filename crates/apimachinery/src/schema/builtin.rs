@@ -28,8 +28,9 @@ const WATCH_EVENT: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent";
 
 struct Builtin {
     defs: Definitions,
-    /// (group, version, kind) → definition name.
-    by_gvk: HashMap<(String, String, String), String>,
+    /// kind → (group, version, definition name) of every kind so named:
+    /// looked up on every request, without building a key.
+    by_kind: HashMap<String, Vec<(String, String, String)>>,
 }
 
 static BUILTIN: OnceLock<Builtin> = OnceLock::new();
@@ -47,9 +48,11 @@ pub fn builtin_definitions() -> &'static Definitions {
 /// `("apps", "v1", "Deployment")` → `io.k8s.api.apps.v1.Deployment`.
 pub fn definition_name(group: &str, version: &str, kind: &str) -> Option<&'static str> {
     builtin()
-        .by_gvk
-        .get(&(group.to_string(), version.to_string(), kind.to_string()))
-        .map(String::as_str)
+        .by_kind
+        .get(kind)?
+        .iter()
+        .find(|(g, v, _)| g == group && v == version)
+        .map(|(_, _, name)| name.as_str())
 }
 
 /// The schema of a built-in kind, or `None` for kinds k8s-openapi lacks
@@ -80,17 +83,24 @@ fn build() -> Builtin {
     normalize(&mut defs);
     ext::apply(&mut defs);
 
-    let mut by_gvk = HashMap::new();
+    let mut by_kind: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+    let mut add = |group: &str, version: &str, kind: &str, name: &str| {
+        by_kind.entry(kind.to_string()).or_default().push((
+            group.to_string(),
+            version.to_string(),
+            name.to_string(),
+        ));
+    };
     for k in &kinds {
         unrequire_metadata(&mut defs, &k.definition);
         add_gvk(&mut defs, &k.definition, k.group, k.version, k.kind);
-        by_gvk.insert(key(k.group, k.version, k.kind), k.definition.clone());
+        add(k.group, k.version, k.kind, &k.definition);
         if let Some(list_kind) = k.list_kind {
             let list_name = format!("{}List", k.definition);
             if let Some(list) = list_definition(&defs, k, list_kind) {
                 defs.insert(list_name.clone(), list);
                 add_gvk(&mut defs, &list_name, k.group, k.version, list_kind);
-                by_gvk.insert(key(k.group, k.version, list_kind), list_name);
+                add(k.group, k.version, list_kind, &list_name);
             }
         }
     }
@@ -103,11 +113,7 @@ fn build() -> Builtin {
         add_gvk(&mut defs, WATCH_EVENT, group, version, "WatchEvent");
     }
     defs.sort_keys();
-    Builtin { defs, by_gvk }
-}
-
-fn key(group: &str, version: &str, kind: &str) -> (String, String, String) {
-    (group.to_string(), version.to_string(), kind.to_string())
+    Builtin { defs, by_kind }
 }
 
 /// Quantity and IntOrString as upstream's v2 publishes them: strings, the

@@ -15,7 +15,7 @@ mod types;
 mod unknown;
 
 pub use builtin::{DEFINITIONS_PREFIX, builtin_definitions, definition_name, schema_for_kind};
-pub use node::{Definitions, ListType, SchemaNode};
+pub use node::{Definitions, ListKeys, ListKind, ListType, SchemaNode};
 pub use prune::prune_unknown_fields;
 pub use types::type_error;
 pub use unknown::{duplicate_fields, unknown_fields};

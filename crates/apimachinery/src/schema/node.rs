@@ -3,6 +3,22 @@
 
 use serde_json::{Map, Value};
 
+/// Lookups in schema objects, which are mostly small: up to a handful of
+/// keys are compared in place, which is cheaper than hashing the key.
+pub(crate) trait GetKey {
+    fn get_key(&self, key: &str) -> Option<&Value>;
+}
+
+impl GetKey for Value {
+    fn get_key(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(m) if m.len() <= 8 => m.iter().find(|(k, _)| *k == key).map(|x| x.1),
+            Value::Object(m) => m.get(key),
+            _ => None,
+        }
+    }
+}
+
 /// Named schemas, keyed by definition name (e.g. `io.k8s.api.apps.v1.Deployment`).
 pub type Definitions = Map<String, Value>;
 
@@ -45,11 +61,15 @@ impl<'a> SchemaNode<'a> {
         let mut cur = self.schema;
         for _ in 0..16 {
             let target = cur
-                .get("$ref")
+                .get_key("$ref")
                 .and_then(Value::as_str)
                 .or_else(|| {
                     // `allOf: [{$ref}]` is how some generators wrap a reference.
-                    cur.get("allOf")?.as_array()?.first()?.get("$ref")?.as_str()
+                    cur.get_key("allOf")?
+                        .as_array()?
+                        .first()?
+                        .get_key("$ref")?
+                        .as_str()
                 })
                 .and_then(|r| r.rsplit('/').next())
                 .and_then(|name| self.defs.get(name));
@@ -73,8 +93,8 @@ impl<'a> SchemaNode<'a> {
     /// `$ref`) or else from the referenced definition.
     pub fn ext_str(&self, name: &str) -> Option<&'a str> {
         self.site
-            .get(name)
-            .or_else(|| self.schema.get(name))
+            .get_key(name)
+            .or_else(|| self.schema.get_key(name))
             .and_then(Value::as_str)
     }
 
@@ -85,7 +105,7 @@ impl<'a> SchemaNode<'a> {
 
     /// The schema of property `name` of an object schema.
     pub fn field(&self, name: &str) -> Option<SchemaNode<'a>> {
-        let p = self.schema.get("properties")?.get(name)?;
+        let p = self.schema.get_key("properties")?.get_key(name)?;
         Some(
             SchemaNode {
                 schema: p,
@@ -98,7 +118,7 @@ impl<'a> SchemaNode<'a> {
 
     /// The schema of a list's items.
     pub fn items(&self) -> Option<SchemaNode<'a>> {
-        let p = self.schema.get("items")?;
+        let p = self.schema.get_key("items")?;
         Some(
             SchemaNode {
                 schema: p,
@@ -111,7 +131,7 @@ impl<'a> SchemaNode<'a> {
 
     /// The schema of a map's values (`additionalProperties` as a schema).
     pub fn additional_properties(&self) -> Option<SchemaNode<'a>> {
-        let p = self.schema.get("additionalProperties")?;
+        let p = self.schema.get_key("additionalProperties")?;
         if p.is_object() {
             Some(
                 SchemaNode {
@@ -131,18 +151,19 @@ impl<'a> SchemaNode<'a> {
     /// no `properties` at all on an `object` with no type information).
     pub fn open(&self) -> bool {
         self.schema
-            .get("x-kubernetes-preserve-unknown-fields")
+            .get_key("x-kubernetes-preserve-unknown-fields")
             .and_then(Value::as_bool)
             == Some(true)
             || self
                 .schema
-                .get("additionalProperties")
+                .get_key("additionalProperties")
                 .is_some_and(|a| a.is_object() || a == &Value::Bool(true))
-            || (self.schema.get("properties").is_none() && self.schema.get("type").is_none())
+            || (self.schema.get_key("properties").is_none()
+                && self.schema.get_key("type").is_none())
     }
 
     pub fn type_name(&self) -> Option<&'a str> {
-        match self.schema.get("type")? {
+        match self.schema.get_key("type")? {
             Value::String(s) => Some(s),
             // schemars may emit ["string", "null"] for optional fields.
             Value::Array(a) => a.iter().filter_map(Value::as_str).find(|t| *t != "null"),
@@ -162,23 +183,27 @@ impl<'a> SchemaNode<'a> {
     /// The list type, from `x-kubernetes-list-type` (and `-list-map-keys`),
     /// else from the patch strategy; lists default to atomic.
     pub fn list_type(&self) -> ListType {
+        match self.list_kind() {
+            ListKind::Atomic => ListType::Atomic,
+            ListKind::Set => ListType::Set,
+            ListKind::Map(keys) => ListType::Map(keys.iter().map(String::from).collect()),
+        }
+    }
+
+    /// [`SchemaNode::list_type`] with the keys borrowed from the schema.
+    pub fn list_kind(&self) -> ListKind<'a> {
         match self.ext_str("x-kubernetes-list-type") {
-            Some("set") => return ListType::Set,
-            Some("atomic") => return ListType::Atomic,
+            Some("set") => return ListKind::Set,
+            Some("atomic") => return ListKind::Atomic,
             Some("map") => {
                 let keys = self
                     .site
-                    .get("x-kubernetes-list-map-keys")
-                    .or_else(|| self.schema.get("x-kubernetes-list-map-keys"))
+                    .get_key("x-kubernetes-list-map-keys")
+                    .or_else(|| self.schema.get_key("x-kubernetes-list-map-keys"))
                     .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(String::from)
-                            .collect::<Vec<_>>()
-                    })
+                    .map(Vec::as_slice)
                     .unwrap_or_default();
-                return ListType::Map(keys);
+                return ListKind::Map(ListKeys::Many(keys));
             }
             _ => {}
         }
@@ -186,10 +211,41 @@ impl<'a> SchemaNode<'a> {
             .patch_strategy()
             .is_some_and(|s| s.split(',').any(|p| p == "merge"));
         match (merges, self.patch_merge_key()) {
-            (true, Some(k)) => ListType::Map(vec![k.to_string()]),
-            (true, None) => ListType::Set,
-            _ => ListType::Atomic,
+            (true, Some(k)) => ListKind::Map(ListKeys::One(k)),
+            (true, None) => ListKind::Set,
+            _ => ListKind::Atomic,
         }
+    }
+}
+
+/// [`ListType`] borrowing its keys from the schema.
+#[derive(Clone, Copy, Debug)]
+pub enum ListKind<'a> {
+    Atomic,
+    Set,
+    Map(ListKeys<'a>),
+}
+
+/// The key fields of a map list, as the schema holds them.
+#[derive(Clone, Copy, Debug)]
+pub enum ListKeys<'a> {
+    /// A patch merge key.
+    One(&'a str),
+    /// `x-kubernetes-list-map-keys` (non-strings are ignored).
+    Many(&'a [Value]),
+}
+
+impl<'a> ListKeys<'a> {
+    pub fn iter(self) -> impl Iterator<Item = &'a str> {
+        let (one, many) = match self {
+            ListKeys::One(k) => (Some(k), &[][..]),
+            ListKeys::Many(m) => (None, m),
+        };
+        one.into_iter().chain(many.iter().filter_map(Value::as_str))
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.iter().next().is_none()
     }
 }
 

@@ -3,7 +3,9 @@
 //! reported or refused them). Same rules as [`super::unknown_fields`].
 
 use serde_json::Value;
+use std::sync::OnceLock;
 
+use super::node::GetKey;
 use super::{SchemaNode, builtin_definitions};
 
 const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
@@ -17,22 +19,29 @@ pub fn prune_unknown_fields(node: SchemaNode, obj: &mut Value) {
 fn accepts_any_key(node: &SchemaNode) -> bool {
     let raw = node.raw();
     node.open()
-        || raw.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true))
-        || (raw.get("properties").is_none() && raw.get("additionalProperties").is_none())
+        || raw.get_key("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true))
+        || (raw.get_key("properties").is_none() && raw.get_key("additionalProperties").is_none())
+}
+
+/// `ObjectMeta`'s schema, for objects whose own schema leaves it out.
+fn object_meta() -> Option<SchemaNode<'static>> {
+    static META: OnceLock<Option<&'static Value>> = OnceLock::new();
+    let defs = builtin_definitions();
+    META.get_or_init(|| defs.get(OBJECT_META))
+        .map(|m| SchemaNode::new(m, defs))
 }
 
 fn prune_resource(node: SchemaNode, obj: &mut Value) {
     let Some(map) = obj.as_object_mut() else {
         return;
     };
-    let defs = builtin_definitions();
     let open = accepts_any_key(&node);
     map.retain(|key, value| match (key.as_str(), node.field(key)) {
         ("apiVersion" | "kind", _) => true,
         ("metadata", field) => {
             let meta = field
-                .filter(|f| f.raw().get("properties").is_some())
-                .or_else(|| defs.get(OBJECT_META).map(|m| SchemaNode::new(m, defs)));
+                .filter(|f| f.raw().get_key("properties").is_some())
+                .or_else(|| object_meta());
             if let Some(meta) = meta {
                 prune(meta, value);
             }
@@ -49,7 +58,7 @@ fn prune_resource(node: SchemaNode, obj: &mut Value) {
 fn prune(node: SchemaNode, value: &mut Value) {
     match value {
         Value::Object(map) => {
-            if node.raw().get("x-kubernetes-embedded-resource") == Some(&Value::Bool(true)) {
+            if node.raw().get_key("x-kubernetes-embedded-resource") == Some(&Value::Bool(true)) {
                 return prune_resource(node, value);
             }
             if let Some(values) = node.additional_properties() {

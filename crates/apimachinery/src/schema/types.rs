@@ -4,7 +4,10 @@
 //! zero value; quantities accept numbers; int-or-string accepts both.
 
 use serde_json::Value;
+use std::fmt;
+use std::sync::OnceLock;
 
+use super::node::GetKey;
 use super::{SchemaNode, builtin_definitions};
 
 const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
@@ -23,16 +26,40 @@ fn json_kind(v: &Value) -> &'static str {
 /// The first type mismatch in `obj`, as upstream's decoder words it, with
 /// `kind` (e.g. `ConfigMap`) naming the root struct.
 pub fn type_error(node: SchemaNode, obj: &Value, kind: &str) -> Option<String> {
-    check(node, obj, kind)
+    check(
+        node,
+        obj,
+        &Path {
+            parent: None,
+            name: kind,
+        },
+    )
+}
+
+/// The Go struct field being checked (`Pod.spec.containers`), printed only
+/// when a mismatch is found.
+struct Path<'p> {
+    parent: Option<&'p Path<'p>>,
+    name: &'p str,
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = self.parent {
+            write!(f, "{p}.")?;
+        }
+        f.write_str(self.name)
+    }
 }
 
 fn is_quantity(node: &SchemaNode) -> bool {
-    builtin_definitions()
-        .get(QUANTITY)
+    static QUANTITY_DEF: OnceLock<Option<&'static Value>> = OnceLock::new();
+    QUANTITY_DEF
+        .get_or_init(|| builtin_definitions().get(QUANTITY))
         .is_some_and(|q| std::ptr::eq(q, node.raw()))
 }
 
-fn mismatch(got: &Value, path: &str, want: &str) -> Option<String> {
+fn mismatch(got: &Value, path: &Path, want: &str) -> Option<String> {
     let got = match got {
         Value::Number(n) => format!("number {n}"),
         other => json_kind(other).to_string(),
@@ -42,7 +69,7 @@ fn mismatch(got: &Value, path: &str, want: &str) -> Option<String> {
     ))
 }
 
-fn check(node: SchemaNode, v: &Value, path: &str) -> Option<String> {
+fn check(node: SchemaNode, v: &Value, path: &Path) -> Option<String> {
     if v.is_null() {
         return None;
     }
@@ -52,8 +79,10 @@ fn check(node: SchemaNode, v: &Value, path: &str) -> Option<String> {
             _ => mismatch(v, path, "resource.Quantity"),
         };
     }
-    if node.raw().get("format").and_then(Value::as_str) == Some("int-or-string")
-        || node.raw().get("x-kubernetes-int-or-string") == Some(&Value::Bool(true))
+    let raw = node.raw();
+    let format = raw.get_key("format").and_then(Value::as_str);
+    if format == Some("int-or-string")
+        || raw.get_key("x-kubernetes-int-or-string") == Some(&Value::Bool(true))
     {
         return match v {
             Value::String(_) => None,
@@ -61,11 +90,7 @@ fn check(node: SchemaNode, v: &Value, path: &str) -> Option<String> {
             _ => mismatch(v, path, "intstr.IntOrString"),
         };
     }
-    let format = node
-        .raw()
-        .get("format")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let format = format.unwrap_or("");
     match node.type_name() {
         Some("string") => (!v.is_string())
             .then(|| mismatch(v, path, "string"))
@@ -97,8 +122,15 @@ fn check(node: SchemaNode, v: &Value, path: &str) -> Option<String> {
                 return map.iter().find_map(|(_, x)| check(values, x, path));
             }
             map.iter().find_map(|(k, x)| {
-                node.field(k)
-                    .and_then(|f| check(f, x, &format!("{path}.{k}")))
+                let f = node.field(k)?;
+                check(
+                    f,
+                    x,
+                    &Path {
+                        parent: Some(path),
+                        name: k,
+                    },
+                )
             })
         }
         Some(_) => None,
@@ -149,5 +181,20 @@ mod tests {
             .is_none()
         );
         assert!(type_error(s, &json!({"spec": {"ports": [5]}}), "Service").is_some());
+        let bad =
+            json!({"spec": {"containers": [{"name": "c", "ports": [{"containerPort": "80"}]}]}});
+        assert_eq!(
+            type_error(p, &bad, "Pod").as_deref(),
+            Some(
+                "json: cannot unmarshal string into Go struct field Pod.spec.containers.ports.containerPort of type int32"
+            )
+        );
+        let bad = json!({"metadata": {"labels": {"a": true}}});
+        assert_eq!(
+            type_error(p, &bad, "Pod").as_deref(),
+            Some(
+                "json: cannot unmarshal bool into Go struct field Pod.metadata.labels of type string"
+            )
+        );
     }
 }

@@ -5,12 +5,14 @@
 //! map keys as fields; the caller wraps them in `unknown field "…"` /
 //! `duplicate field "…"`.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::node::GetKey;
 use super::{SchemaNode, builtin_definitions};
 
 /// Upstream keeps at most this many strict errors per request.
@@ -25,44 +27,99 @@ const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 /// `x-kubernetes-preserve-unknown-fields` accept any key.
 pub fn unknown_fields(node: SchemaNode, obj: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    walk_resource(node, obj, "", &mut out);
+    walk_resource(node, obj, &Path::ROOT, &mut out);
     out
 }
 
-fn join(path: &str, field: &str) -> String {
-    if path.is_empty() {
-        field.to_string()
-    } else {
-        format!("{path}.{field}")
+/// A path into the object, printed only when a problem is found: fields
+/// joined by `.`, list items as `[i]`.
+#[derive(Clone, Copy)]
+struct Path<'p> {
+    parent: Option<&'p Path<'p>>,
+    step: Step<'p>,
+}
+
+#[derive(Clone, Copy)]
+enum Step<'p> {
+    Root,
+    Field(&'p str),
+    Index(usize),
+}
+
+impl<'p> Path<'p> {
+    const ROOT: Path<'static> = Path {
+        parent: None,
+        step: Step::Root,
+    };
+
+    fn field(&'p self, name: &'p str) -> Path<'p> {
+        Path {
+            parent: Some(self),
+            step: Step::Field(name),
+        }
+    }
+
+    fn index(&'p self, i: usize) -> Path<'p> {
+        Path {
+            parent: Some(self),
+            step: Step::Index(i),
+        }
+    }
+
+    fn render(&self, out: &mut String) {
+        if let Some(p) = self.parent {
+            p.render(out);
+        }
+        match self.step {
+            Step::Root => {}
+            Step::Field(f) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(f);
+            }
+            Step::Index(i) => {
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
+        }
     }
 }
 
-fn push(out: &mut Vec<String>, path: String) {
-    if out.len() < MAX_ERRORS && !out.contains(&path) {
-        out.push(path);
+fn push(out: &mut Vec<String>, path: &Path) {
+    let mut p = String::new();
+    path.render(&mut p);
+    if out.len() < MAX_ERRORS && !out.contains(&p) {
+        out.push(p);
     }
+}
+
+/// `ObjectMeta`'s schema, for objects whose own schema leaves it open.
+fn object_meta() -> Option<SchemaNode<'static>> {
+    let defs = builtin_definitions();
+    defs.get(OBJECT_META).map(|m| SchemaNode::new(m, defs))
 }
 
 /// A whole object (the root or an `x-kubernetes-embedded-resource`).
-fn walk_resource(node: SchemaNode, obj: &Value, path: &str, out: &mut Vec<String>) {
+fn walk_resource(node: SchemaNode, obj: &Value, path: &Path, out: &mut Vec<String>) {
     let Some(map) = obj.as_object() else { return };
-    let defs = builtin_definitions();
     for (key, value) in map {
-        let child = join(path, key);
+        let child = path.field(key);
         match (key.as_str(), node.field(key)) {
             ("apiVersion" | "kind", _) => {}
             ("metadata", field) => {
                 // A CRD's schema says only `metadata: {type: object}`.
                 let meta = field
-                    .filter(|f| f.raw().get("properties").is_some())
-                    .or_else(|| defs.get(OBJECT_META).map(|m| SchemaNode::new(m, defs)));
+                    .filter(|f| f.raw().get_key("properties").is_some())
+                    .or_else(|| object_meta());
                 if let Some(meta) = meta {
                     walk(meta, value, &child, out);
                 }
             }
             (_, Some(f)) => walk(f, value, &child, out),
             (_, None) if accepts_any_key(&node) => {}
-            (_, None) => push(out, child),
+            (_, None) => push(out, &child),
         }
     }
 }
@@ -71,39 +128,39 @@ fn walk_resource(node: SchemaNode, obj: &Value, path: &str, out: &mut Vec<String
 fn accepts_any_key(node: &SchemaNode) -> bool {
     let raw = node.raw();
     node.open()
-        || raw.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true))
+        || raw.get_key("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true))
         // `type: object` with nothing more (RawExtension, FieldsV1, JSON).
-        || (raw.get("properties").is_none() && raw.get("additionalProperties").is_none())
+        || (raw.get_key("properties").is_none() && raw.get_key("additionalProperties").is_none())
 }
 
-fn walk(node: SchemaNode, value: &Value, path: &str, out: &mut Vec<String>) {
+fn walk(node: SchemaNode, value: &Value, path: &Path, out: &mut Vec<String>) {
     if out.len() >= MAX_ERRORS {
         return;
     }
     match value {
         Value::Object(map) => {
-            if node.raw().get("x-kubernetes-embedded-resource") == Some(&Value::Bool(true)) {
+            if node.raw().get_key("x-kubernetes-embedded-resource") == Some(&Value::Bool(true)) {
                 return walk_resource(node, value, path, out);
             }
             if let Some(values) = node.additional_properties() {
                 for (key, v) in map {
-                    walk(values, v, &join(path, key), out);
+                    walk(values, v, &path.field(key), out);
                 }
                 return;
             }
             let open = accepts_any_key(&node);
             for (key, v) in map {
                 match node.field(key) {
-                    Some(f) => walk(f, v, &join(path, key), out),
+                    Some(f) => walk(f, v, &path.field(key), out),
                     None if open => {}
-                    None => push(out, join(path, key)),
+                    None => push(out, &path.field(key)),
                 }
             }
         }
         Value::Array(items) => {
             if let Some(item) = node.items() {
                 for (i, v) in items.iter().enumerate() {
-                    walk(item, v, &format!("{path}[{i}]"), out);
+                    walk(item, v, &path.index(i), out);
                 }
             }
         }
@@ -118,7 +175,7 @@ pub fn duplicate_fields(raw_json: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(raw_json);
     let seed = DupSeed {
-        path: String::new(),
+        path: &Path::ROOT,
         out: &mut out,
     };
     // An error means malformed JSON, reported by the real decode.
@@ -126,19 +183,46 @@ pub fn duplicate_fields(raw_json: &[u8]) -> Vec<String> {
     out
 }
 
-struct DupSeed<'o> {
-    path: String,
+struct DupSeed<'p, 'o> {
+    path: &'p Path<'p>,
     out: &'o mut Vec<String>,
 }
 
-impl<'de> DeserializeSeed<'de> for DupSeed<'_> {
+impl<'de> DeserializeSeed<'de> for DupSeed<'_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for DupSeed<'_> {
+/// An object key, borrowed from the body unless it has escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+impl<'de> Visitor<'de> for DupSeed<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -146,32 +230,51 @@ impl<'de> Visitor<'de> for DupSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let path = join(&self.path, &key);
-            if !seen.insert(key) {
-                push(self.out, path.clone());
+        // Most objects have a few keys: a list is searched faster than a
+        // set is hashed, until it grows.
+        let mut few: Vec<Cow<'de, str>> = Vec::new();
+        let mut many: Option<HashSet<Cow<'de, str>>> = None;
+        while let Some(key) = map.next_key_seed(Key)? {
+            let path = self.path.field(&key);
+            let seen = match &many {
+                Some(set) => set.contains(&key),
+                None => few.contains(&key),
+            };
+            if seen {
+                push(self.out, &path);
             }
             map.next_value_seed(DupSeed {
-                path,
+                path: &path,
                 out: self.out,
             })?;
+            match &mut many {
+                Some(set) => {
+                    set.insert(key);
+                }
+                None => {
+                    few.push(key);
+                    if few.len() > 16 {
+                        many = Some(few.drain(..).collect());
+                    }
+                }
+            }
         }
         Ok(())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut i = 0usize;
-        while seq
-            .next_element_seed(DupSeed {
-                path: format!("{}[{i}]", self.path),
+        loop {
+            let path = self.path.index(i);
+            let seed = DupSeed {
+                path: &path,
                 out: self.out,
-            })?
-            .is_some()
-        {
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(());
+            }
             i += 1;
         }
-        Ok(())
     }
 
     fn visit_bool<E>(self, _: bool) -> Result<(), E> {
@@ -273,5 +376,19 @@ mod tests {
         );
         assert!(duplicate_fields(br#"{"a":{"a":1},"b":[{"a":1},{"a":2}]}"#).is_empty());
         assert!(duplicate_fields(b"{not json").is_empty());
+        // Paths as upstream joins them: items right after their list, and
+        // no separator after an empty prefix.
+        assert_eq!(
+            duplicate_fields(br#"[{"a":1,"a":2},[{"b\u0041":1,"bA":2}]]"#),
+            vec!["[0].a", "[1][0].bA"]
+        );
+        assert_eq!(
+            duplicate_fields(br#"{"":{"x":1,"x":2},"y":{"":{"z":[],"z":{}}}}"#),
+            vec!["x", "y..z"]
+        );
+        // Objects with many keys.
+        let keys: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        let body = format!("{{{},\"k3\":1,\"k39\":2,\"k40\":3}}", keys.join(","));
+        assert_eq!(duplicate_fields(body.as_bytes()), vec!["k3", "k39"]);
     }
 }
