@@ -155,7 +155,16 @@ mod tests {
         })
         .to_string();
         let mut node: Node = serde_json::from_str(&text).unwrap();
-        assert!(node.status.as_ref().unwrap().addresses.as_ref().unwrap().capacity() > 1);
+        assert!(
+            node.status
+                .as_ref()
+                .unwrap()
+                .addresses
+                .as_ref()
+                .unwrap()
+                .capacity()
+                > 1
+        );
         compact(&mut node);
         let addrs = node.status.unwrap().addresses.unwrap();
         assert_eq!(addrs.capacity(), 1);

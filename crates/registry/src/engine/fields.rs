@@ -58,31 +58,14 @@ impl Registry {
         if opts.applying {
             return Ok(());
         }
-        // The client's managedFields win when valid, as upstream; else the stored ones.
-        let managed = match apply::managed_fields_of(new) {
-            Ok(m) if new.pointer("/metadata/managedFields").is_some() => m,
-            _ => old
-                .map(|o| apply::managed_fields_of(o).unwrap_or_default())
-                .unwrap_or_default(),
-        };
+        // The client's managedFields win when valid, as upstream; else the
+        // stored ones (apimachinery picks, tracks and writes them in place).
         let sub = subresource.filter(|s| *s == "status" || *s == "scale");
-        let entries = self.with_schema(res, |schema| {
+        self.with_schema(res, |schema| {
             let o = Self::apply_options(res, schema, sub);
-            apply::track_update_with(
-                old,
-                new,
-                opts.manager(),
-                &managed,
-                &res.api_version(),
-                now,
-                &o,
-            )
-        });
-        match entries {
-            Ok(e) => apply::set_managed_fields(new, &e),
-            Err(e) => return Err(e.to_api_error()),
-        }
-        Ok(())
+            apply::track_update_in_place(old, new, opts.manager(), &res.api_version(), now, &o)
+        })
+        .map_err(|e| e.to_api_error())
     }
 
     /// The object a server-side apply produces from `live` (None: create).
