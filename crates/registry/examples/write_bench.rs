@@ -58,18 +58,20 @@ fn find(reg: &Registry, group: &str, version: &str, plural: &str) -> Arc<Resourc
 /// A pod like the scheduler bench creates (as kube-rs serializes it).
 fn pod(i: usize) -> Value {
     json!({"apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": format!("p-{i}"), "labels": {"app": "bench"}},
-        "spec": {"containers": [{
-            "name": "c", "image": "registry.k8s.io/pause:3.10",
-            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
-        }]}})
+    "metadata": {"name": format!("p-{i}"), "labels": {"app": "bench"}},
+    "spec": {"containers": [{
+        "name": "c", "image": "registry.k8s.io/pause:3.10",
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
+    }]}})
 }
 
 /// The Running status the simulated kubelet patches in.
 fn running_status(i: usize) -> Value {
     let now = "2025-01-01T00:00:00Z";
-    let cond = |t: &str| json!({"type": t, "status": "True", "lastProbeTime": null,
-                                "lastTransitionTime": now});
+    let cond = |t: &str| {
+        json!({"type": t, "status": "True", "lastProbeTime": null,
+                                "lastTransitionTime": now})
+    };
     json!({"status": {
         "phase": "Running",
         "conditions": [cond("PodReadyToStartContainers"), cond("Initialized"),
@@ -138,6 +140,10 @@ where
                 if i >= n {
                     return lat;
                 }
+                // Each request reaches the server through a socket: a task
+                // gives way between them, so the watch cache keeps up as in
+                // the server (the in-memory store alone never yields).
+                tokio::task::yield_now().await;
                 let t = Instant::now();
                 op(i).await;
                 lat += t.elapsed();
@@ -149,6 +155,9 @@ where
         lat += h.await.expect("task");
     }
     let wall = started.elapsed();
+    if std::env::var_os("WB_DEBUG").is_some() {
+        eprintln!("debug: phase {name} done");
+    }
     let cpu = cpu_time().saturating_sub(cpu0);
     println!(
         "{backend:>6} {name:<12} {:>8.0} ops/s  {:>7.0} µs mean latency  {:>6.1} µs CPU/op",
@@ -162,8 +171,13 @@ async fn run(backend: &str, store: Arc<dyn Store>, n: usize, tasks: usize) -> an
     let reg = Registry::new(store).await?;
     let nsres = find(&reg, "", "v1", "namespaces");
     for ns in ["bench", "kube-node-lease"] {
-        reg.create(&nsres, "", json!({"metadata": {"name": ns}}), &wopts("bench"))
-            .await?;
+        reg.create(
+            &nsres,
+            "",
+            json!({"metadata": {"name": ns}}),
+            &wopts("bench"),
+        )
+        .await?;
     }
     let pods = find(&reg, "", "v1", "pods");
     let events = find(&reg, "", "v1", "events");
@@ -240,6 +254,13 @@ async fn run(backend: &str, store: Arc<dyn Store>, n: usize, tasks: usize) -> an
     })
     .await;
 
+    if std::env::var_os("WB_DEBUG").is_some() {
+        eprintln!(
+            "debug: cache at {}, store at {}",
+            reg.cache.revision(),
+            reg.store.current_revision().await?
+        );
+    }
     let (r, e) = (reg.clone(), events.clone());
     phase(backend, "event create", n, tasks, move |i| {
         let (r, e) = (r.clone(), e.clone());

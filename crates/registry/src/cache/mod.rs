@@ -6,12 +6,17 @@
 //! so watches survive a server restart.
 
 mod decode;
+pub mod encode;
+mod expect;
 pub mod object;
 
 pub use decode::decode_object;
 pub use object::{CacheEvent, CachedObject, EventType};
 
 use crate::keys;
+use encode::StoredJson;
+use expect::Expectations;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
@@ -80,6 +85,33 @@ pub struct WatchCache {
     revision: watch::Sender<i64>,
     /// Revision from which rings of resources first seen later are complete.
     ring_from: std::sync::atomic::AtomicI64,
+    /// Objects this server is writing, so their events need no decoding.
+    expected: Expectations,
+}
+
+/// A write the cache expects (see [`WatchCache::expect`]). Dropped without
+/// [`Expecting::keep`] — the write failed, or the writer gave up — the
+/// expectation is withdrawn.
+#[must_use]
+pub struct Expecting<'a> {
+    cache: &'a WatchCache,
+    key: &'a str,
+    id: Option<u64>,
+}
+
+impl Expecting<'_> {
+    /// The write went through: its event will use the expectation.
+    pub fn keep(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for Expecting<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            self.cache.expected.withdraw(self.key, id);
+        }
+    }
 }
 
 impl WatchCache {
@@ -92,6 +124,7 @@ impl WatchCache {
             resources: RwLock::new(HashMap::new()),
             revision: watch::channel(rev).0,
             ring_from: std::sync::atomic::AtomicI64::new(replay_from - 1),
+            expected: Expectations::default(),
         });
         if rev > 0 {
             let mut start_key = None;
@@ -147,6 +180,19 @@ impl WatchCache {
 
     fn ring_from(&self) -> i64 {
         self.ring_from.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Tell the cache that `stored`, the store encoding of `obj`, is about
+    /// to be written at `key`: its event then goes into the cache without
+    /// being parsed back. Call it before the store write (the event may be
+    /// applied before the write returns) and `keep` the result once the
+    /// write succeeded.
+    pub fn expect<'a>(&'a self, key: &'a str, obj: &Value, stored: &StoredJson) -> Expecting<'a> {
+        Expecting {
+            cache: self,
+            key,
+            id: self.expected.expect(key, obj, stored),
+        }
     }
 
     /// The revision the cache reflects.
@@ -249,63 +295,88 @@ impl WatchCache {
 
     fn apply(&self, ev: WatchEvent, loaded_at: i64) {
         let rev = ev.revision();
-        if let Some((prefix, _, _)) = keys::split_key(&ev.kv.key) {
-            let mut res = self.resources.write().expect("cache lock");
-            let rc = res
-                .entry(prefix.to_string())
-                .or_insert_with(|| ResourceCache::new(self.ring_from()));
-            // Replayed history carries its own previous value (None for a
-            // create); live events follow the cached state.
-            let prev = if rev <= loaded_at {
-                ev.prev
-                    .as_ref()
-                    .and_then(|p| decode_object(&p.key, &p.value, p.mod_revision))
-                    .map(Arc::new)
-            } else {
-                rc.objects.get(&ev.kv.key).cloned()
-            };
-            let event = match ev.kind {
-                EventKind::Put => decode_object(&ev.kv.key, &ev.kv.value, rev).map(|obj| {
-                    let obj = Arc::new(obj);
-                    if rev > loaded_at {
-                        rc.objects.insert(ev.kv.key.clone(), obj.clone());
-                    }
-                    let kind = if prev.is_some() {
-                        EventType::Modified
-                    } else {
-                        EventType::Added
-                    };
-                    CacheEvent {
-                        kind,
-                        rv: rev,
-                        object: obj,
-                        prev,
-                    }
-                }),
-                EventKind::Delete => {
-                    if rev > loaded_at {
-                        rc.objects.remove(&ev.kv.key);
-                    }
-                    let last = ev.prev.as_ref().map(|p| &p.value).unwrap_or(&ev.kv.value);
-                    decode_object(&ev.kv.key, last, rev).map(|obj| CacheEvent {
+        let live = rev > loaded_at;
+        let Some((prefix, _, _)) = keys::split_key(&ev.kv.key) else {
+            if live {
+                self.bump(rev);
+            }
+            return;
+        };
+        let key = ev.kv.key.as_str();
+        // Parse outside the lock, so readers are not held up by it.
+        let put = (ev.kind == EventKind::Put).then(|| {
+            self.expected
+                .take(key, &ev.kv.value, rev)
+                .or_else(|| decode_object(key, &ev.kv.value, rev))
+        });
+        // Replayed history carries its own previous value (None for a
+        // create); live events follow the cached state.
+        let replayed_prev = if live {
+            None
+        } else {
+            ev.prev
+                .as_ref()
+                .and_then(|p| decode_object(&p.key, &p.value, p.mod_revision))
+                .map(Arc::new)
+        };
+        let mut res = self.resources.write().expect("cache lock");
+        let rc = res
+            .entry(prefix.to_string())
+            .or_insert_with(|| ResourceCache::new(self.ring_from()));
+        let prev = if live {
+            rc.objects.get(key).cloned()
+        } else {
+            replayed_prev
+        };
+        let event = match ev.kind {
+            EventKind::Put => put.flatten().map(|obj| {
+                let obj = Arc::new(obj);
+                if live {
+                    rc.objects.insert(key.to_string(), obj.clone());
+                }
+                let kind = if prev.is_some() {
+                    EventType::Modified
+                } else {
+                    EventType::Added
+                };
+                CacheEvent {
+                    kind,
+                    rv: rev,
+                    object: obj,
+                    prev,
+                }
+            }),
+            EventKind::Delete => {
+                if live {
+                    rc.objects.remove(key);
+                }
+                // The last state is the previous object's stored bytes: when
+                // the cache holds exactly that revision, only the stamped
+                // revision differs.
+                let last_rev = ev.prev.as_ref().map(|p| p.mod_revision);
+                let last = ev.prev.as_ref().map(|p| &p.value).unwrap_or(&ev.kv.value);
+                prev.as_ref()
+                    .filter(|p| Some(p.rv) == last_rev)
+                    .and_then(|p| p.restamped(rev))
+                    .or_else(|| decode_object(key, last, rev))
+                    .map(|obj| CacheEvent {
                         kind: EventType::Deleted,
                         rv: rev,
                         object: Arc::new(obj),
                         prev,
                     })
-                }
-            };
-            if let Some(event) = event {
-                let event = Arc::new(event);
-                rc.push(event.clone());
-                if rev > loaded_at {
-                    let _ = rc.tx.send(event);
-                }
             }
-            if rev > loaded_at {
-                self.bump(rev);
+        };
+        if let Some(event) = event {
+            let event = Arc::new(event);
+            rc.push(event.clone());
+            if live {
+                let _ = rc.tx.send(event);
             }
-        } else if rev > loaded_at {
+        }
+        // Under the lock, so a snapshot never holds an object newer than
+        // the revision it reports.
+        if live {
             self.bump(rev);
         }
     }
@@ -382,6 +453,8 @@ impl WatchCache {
             .await?;
         let mut res = self.resources.write().expect("cache lock");
         res.clear();
+        // Writes the reload already holds would never see their events.
+        self.expected.clear();
         // Nothing before this revision can be replayed any more.
         self.ring_from
             .store(rev, std::sync::atomic::Ordering::Relaxed);

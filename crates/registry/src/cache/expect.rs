@@ -1,0 +1,103 @@
+//! Writes the cache is told about before they happen. The registry has the
+//! object in hand when it writes: it hands the cache the bytes it is about
+//! to store and what selectors need, so the cache need not parse the event
+//! back. An event uses an expectation only when its value is exactly the
+//! expected bytes (so the result is what decoding would give); any other
+//! event — another server's write through etcd, a write that raced, history
+//! replayed at start-up — is decoded as before.
+
+use super::CachedObject;
+use super::decode::Parts;
+use super::encode::{Stamp, StoredJson, round_trips};
+use bytes::Bytes;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// Expectations kept at most; past this (writes whose events never came,
+/// e.g. across a reload) they are dropped and events decode again.
+const MAX_PENDING: usize = 8192;
+
+/// What the writer of one key knows about the object it is storing.
+struct Expected {
+    /// Tells this writer's expectation from a later writer's of the same key.
+    id: u64,
+    bytes: Vec<u8>,
+    stamp: Stamp,
+    parts: Parts,
+}
+
+/// Pending expectations, at most one per key (the latest writer's).
+#[derive(Default)]
+pub(super) struct Expectations {
+    pending: Mutex<HashMap<String, Expected>>,
+    next_id: AtomicU64,
+}
+
+impl Expectations {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Expected>> {
+        // Every change is one map operation: a panic cannot leave it torn.
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Expect `stored` (the encoding of `obj`) at `key`; returns the
+    /// expectation's id. None when the object cannot take the fast path (no
+    /// metadata object to stamp, a float that may not survive a parse, a key
+    /// outside the layout).
+    pub(super) fn expect(&self, key: &str, obj: &Value, stored: &StoredJson) -> Option<u64> {
+        let stamp = stored.stamp?;
+        if !round_trips(obj) {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let expected = Expected {
+            id,
+            bytes: stored.bytes.clone(),
+            stamp,
+            parts: Parts::of(key, obj)?,
+        };
+        let mut pending = self.lock();
+        if pending.len() >= MAX_PENDING {
+            pending.clear();
+        }
+        pending.insert(key.to_string(), expected);
+        Some(id)
+    }
+
+    /// Forget expectation `id` (its write failed or was abandoned), unless
+    /// another writer's has replaced it.
+    pub(super) fn withdraw(&self, key: &str, id: u64) {
+        let mut pending = self.lock();
+        if pending.get(key).is_some_and(|e| e.id == id) {
+            pending.remove(key);
+        }
+    }
+
+    /// The cached object for an event putting `value` at `key` at `rv`, if
+    /// it was expected; the expectation is used up.
+    pub(super) fn take(&self, key: &str, value: &[u8], rv: i64) -> Option<CachedObject> {
+        let expected = {
+            let mut pending = self.lock();
+            if pending.get(key)?.bytes != value {
+                return None;
+            }
+            pending.remove(key)?
+        };
+        let (json, rv_at) = expected.stamp.apply(value, rv);
+        Some(
+            expected
+                .parts
+                .into_object(key, rv, Bytes::from(json), Some(rv_at), true),
+        )
+    }
+
+    pub(super) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.lock().len()
+    }
+}

@@ -1,0 +1,75 @@
+//! The engine's side of the store: writing an object (telling the watch
+//! cache what it is about to see, so the cache need not parse it back) and
+//! reading the state an update starts from (the cache's copy first, as
+//! upstream's `GuaranteedUpdate` does, with the store as the authority).
+
+use super::{Registry, decode_kv, store_error};
+use crate::cache::encode::encode_for_store;
+use apimachinery::ApiError;
+use serde_json::Value;
+use store::StoreError;
+
+/// The state an update starts from.
+pub(crate) struct Current {
+    pub obj: Value,
+    pub mod_revision: i64,
+    /// Read from the watch cache, which may lag the store: a decision taken
+    /// on it that does not end in a successful compare-and-swap (an error,
+    /// a no-op, a precondition, a lost race) is taken again on the store's
+    /// state before it is reported.
+    pub cached: bool,
+}
+
+impl Registry {
+    /// Create `obj` (as the engine finished it) at `key`.
+    pub(crate) async fn store_create(&self, key: &str, obj: &Value) -> Result<i64, StoreError> {
+        let stored = encode_for_store(obj);
+        let expecting = self.cache.expect(key, obj, &stored);
+        let rev = self.store.create(key, stored.bytes).await?;
+        expecting.keep();
+        Ok(rev)
+    }
+
+    /// Replace `key` with `obj` if its mod revision is still `expected`.
+    pub(crate) async fn store_update(
+        &self,
+        key: &str,
+        obj: &Value,
+        expected: i64,
+    ) -> Result<i64, StoreError> {
+        let stored = encode_for_store(obj);
+        let expecting = self.cache.expect(key, obj, &stored);
+        let rev = self.store.update(key, stored.bytes, expected).await?;
+        expecting.keep();
+        Ok(rev)
+    }
+
+    /// The object at `key` an update starts from: the cache's copy when
+    /// `from_cache` and it has one that parses back exactly, else the
+    /// store's. None when the store has no such object.
+    pub(crate) async fn current(
+        &self,
+        key: &str,
+        from_cache: bool,
+    ) -> Result<Option<Current>, ApiError> {
+        if from_cache
+            && let Some(o) = self.cache.get(key).filter(|o| o.exact)
+            && let Ok(obj) = serde_json::from_slice::<Value>(&o.json)
+        {
+            return Ok(Some(Current {
+                obj,
+                mod_revision: o.rv,
+                cached: true,
+            }));
+        }
+        let (kv, _) = self.store.get(key).await.map_err(store_error)?;
+        kv.map(|kv| {
+            Ok(Current {
+                obj: decode_kv(&kv)?,
+                mod_revision: kv.mod_revision,
+                cached: false,
+            })
+        })
+        .transpose()
+    }
+}
