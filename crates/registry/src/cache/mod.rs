@@ -9,6 +9,7 @@ mod decode;
 pub mod encode;
 mod expect;
 pub mod object;
+mod revision;
 
 pub use decode::decode_object;
 pub use object::{CacheEvent, CachedObject, EventType};
@@ -16,12 +17,13 @@ pub use object::{CacheEvent, CachedObject, EventType};
 use crate::keys;
 use encode::StoredJson;
 use expect::Expectations;
+use revision::Revision;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 use store::{EventKind, RangeRequest, Store, StoreError, WatchEvent};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 /// How many events each resource keeps for resuming watches.
 const RING_CAPACITY: usize = 4096;
@@ -82,7 +84,7 @@ pub enum CacheError {
 pub struct WatchCache {
     resources: RwLock<HashMap<String, ResourceCache>>,
     /// The revision the cache has caught up to.
-    revision: watch::Sender<i64>,
+    revision: Revision,
     /// Revision from which rings of resources first seen later are complete.
     ring_from: std::sync::atomic::AtomicI64,
     /// Objects this server is writing, so their events need no decoding.
@@ -122,7 +124,7 @@ impl WatchCache {
         let replay_from = (compacted + 1).max(rev - REPLAY_REVISIONS).max(1);
         let cache = Arc::new(WatchCache {
             resources: RwLock::new(HashMap::new()),
-            revision: watch::channel(rev).0,
+            revision: Revision::new(rev),
             ring_from: std::sync::atomic::AtomicI64::new(replay_from - 1),
             expected: Expectations::default(),
         });
@@ -197,13 +199,12 @@ impl WatchCache {
 
     /// The revision the cache reflects.
     pub fn revision(&self) -> i64 {
-        *self.revision.borrow()
+        self.revision.get()
     }
 
     /// Wait until the cache has seen `rev` (used for consistent reads).
     pub async fn wait_for(&self, rev: i64) {
-        let mut rx = self.revision.subscribe();
-        let _ = rx.wait_for(|r| *r >= rev).await;
+        self.revision.wait_for(rev).await;
     }
 
     /// One object by key.
@@ -382,14 +383,7 @@ impl WatchCache {
     }
 
     fn bump(&self, rev: i64) {
-        self.revision.send_if_modified(|r| {
-            if rev > *r {
-                *r = rev;
-                true
-            } else {
-                false
-            }
-        });
+        self.revision.advance(rev);
     }
 }
 
@@ -469,7 +463,7 @@ impl WatchCache {
             }
         }
         drop(res);
-        self.revision.send_replace(rev);
+        self.revision.reset(rev);
         Ok(rev)
     }
 }

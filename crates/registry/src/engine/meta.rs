@@ -157,7 +157,7 @@ pub fn init_create_meta(obj: &mut Value, namespace: &str, namespaced: bool, now:
 
 /// Carry server-owned metadata from the stored object into an update.
 pub fn carry_update_meta(new: &mut Value, old: &Value) {
-    let old_md = old.get("metadata").cloned().unwrap_or_default();
+    let old_md = old.get("metadata").unwrap_or(&Value::Null);
     let md = meta::metadata_mut(new);
     for f in [
         "uid",
@@ -183,6 +183,77 @@ pub fn carry_update_meta(new: &mut Value, old: &Value) {
     {
         md.insert("managedFields".into(), mf.clone());
     }
+}
+
+/// What a status write stores: the old object with the new status (and
+/// field ownership), as cloning `old` and setting those two would give —
+/// without cloning the old status and managedFields only to replace them.
+pub fn status_update(old: &Value, mut new: Value) -> Value {
+    let Some(old_map) = old.as_object() else {
+        return status_update_slow(old, &new);
+    };
+    let status = new.as_object_mut().and_then(|o| o.remove("status"));
+    let mut mf = new
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .and_then(|md| md.remove("managedFields"));
+    let mut entries: Vec<(&String, &Value)> = old_map.iter().collect();
+    // Without a new status the old one goes, as `Map::remove` (a swap-remove).
+    let at = entries.iter().position(|(k, _)| *k == "status");
+    if status.is_none()
+        && let Some(i) = at
+    {
+        entries.swap_remove(i);
+    }
+    let mut status = status;
+    let mut merged = Map::with_capacity(old_map.len() + 1);
+    for (k, v) in entries {
+        let v = match (k.as_str(), v.as_object()) {
+            ("status", _) if status.is_some() => status.take().unwrap_or_default(),
+            ("metadata", Some(md)) if mf.is_some() => {
+                let mut md_new = Map::with_capacity(md.len() + 1);
+                for (mk, mv) in md {
+                    let mv = match (mk.as_str(), &mf) {
+                        ("managedFields", Some(_)) => mf.take().unwrap_or_default(),
+                        _ => mv.clone(),
+                    };
+                    md_new.insert(mk.clone(), mv);
+                }
+                if let Some(mf) = mf.take() {
+                    md_new.insert("managedFields".into(), mf);
+                }
+                Value::Object(md_new)
+            }
+            _ => v.clone(),
+        };
+        merged.insert(k.clone(), v);
+    }
+    if let Some(status) = status {
+        merged.insert("status".into(), status);
+    }
+    let mut merged = Value::Object(merged);
+    if let Some(mf) = mf {
+        meta::metadata_mut(&mut merged).insert("managedFields".into(), mf);
+    }
+    merged
+}
+
+/// The status write as it reads plainly (for an old object that is not a
+/// map, which the store never holds).
+fn status_update_slow(old: &Value, new: &Value) -> Value {
+    let mut merged = old.clone();
+    match new.get("status") {
+        Some(s) => merged["status"] = s.clone(),
+        None => {
+            if let Some(o) = merged.as_object_mut() {
+                o.remove("status");
+            }
+        }
+    }
+    if let Some(mf) = new.pointer("/metadata/managedFields") {
+        meta::metadata_mut(&mut merged).insert("managedFields".into(), mf.clone());
+    }
+    merged
 }
 
 pub fn finalizers(obj: &Value) -> Vec<String> {
@@ -233,6 +304,36 @@ mod tests {
             m
         };
         strip(new) != strip(old)
+    }
+
+    #[test]
+    fn status_update_is_clone_and_set() {
+        let olds = [
+            json!({"apiVersion": "v1", "metadata": {"name": "p", "managedFields": [{"m": 1}], "uid": "u"},
+                   "spec": {"a": 1}, "status": {"phase": "Pending"}, "z": 1}),
+            json!({"metadata": {"name": "p"}, "spec": {}}),
+            json!({"status": {"phase": "x"}, "spec": {}, "last": true}),
+            json!({"metadata": "odd", "status": 1}),
+            json!({"metadata": {"managedFields": null}, "status": null}),
+        ];
+        let news = [
+            json!({"metadata": {"managedFields": [{"m": 2}], "name": "other"}, "status": {"phase": "Running"}}),
+            json!({"metadata": {"name": "p"}, "status": {"phase": "Running"}}),
+            json!({"metadata": {"managedFields": [{"m": 3}]}}),
+            json!({"spec": {"changed": true}}),
+            json!({"metadata": "odd", "status": null}),
+        ];
+        for old in &olds {
+            for new in &news {
+                let want = status_update_slow(old, new);
+                let got = status_update(old, new.clone());
+                assert_eq!(
+                    serde_json::to_string(&got).expect("json"),
+                    serde_json::to_string(&want).expect("json"),
+                    "{old} + {new}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,13 +1,19 @@
 //! The engine's side of the store: writing an object (telling the watch
-//! cache what it is about to see, so the cache need not parse it back) and
+//! cache what it is about to see, so the cache need not parse it back),
 //! reading the state an update starts from (the cache's copy first, as
-//! upstream's `GuaranteedUpdate` does, with the store as the authority).
+//! upstream's `GuaranteedUpdate` does, with the store as the authority), and
+//! consistent reads served by the cache once it has caught up with the store.
 
 use super::{Registry, decode_kv, store_error};
 use crate::cache::encode::encode_for_store;
 use apimachinery::ApiError;
 use serde_json::Value;
-use store::StoreError;
+use std::time::Duration;
+use store::{RangeRequest, StoreError};
+
+/// How long a consistent read waits for the cache to catch up before it
+/// reads the store instead.
+const CATCH_UP_WAIT: Duration = Duration::from_millis(200);
 
 /// The state an update starts from.
 pub(crate) struct Current {
@@ -71,5 +77,49 @@ impl Registry {
             })
         })
         .transpose()
+    }
+
+    /// Whether the cache holds everything the store had committed when this
+    /// was called, waiting a moment for it to catch up: a read from it is
+    /// then as consistent as one from the store, without the store's cost.
+    async fn cache_caught_up(&self) -> bool {
+        let Ok(target) = self.store.current_revision().await else {
+            return false;
+        };
+        self.cache.revision() >= target
+            || tokio::time::timeout(CATCH_UP_WAIT, self.cache.wait_for(target))
+                .await
+                .is_ok()
+    }
+
+    /// The latest state of `key`, as a read from the store gives it.
+    pub(crate) async fn consistent_get(&self, key: &str) -> Result<Option<Value>, ApiError> {
+        if self.cache_caught_up().await {
+            return Ok(self.cache.get(key).map(|o| o.value()));
+        }
+        match self.store.get(key).await.map_err(store_error)? {
+            (Some(kv), _) => decode_kv(&kv).map(Some),
+            (None, _) => Ok(None),
+        }
+    }
+
+    /// The latest state of every object under `prefix` that decodes, in key
+    /// order, as a range over the store gives it.
+    pub(crate) async fn consistent_list(&self, prefix: &str) -> Result<Vec<Value>, ApiError> {
+        if self.cache_caught_up().await {
+            let snap = self.cache.list(prefix, |_| true);
+            return Ok(snap.items.iter().map(|o| o.value()).collect());
+        }
+        let all = self
+            .store
+            .range(RangeRequest {
+                prefix: prefix.to_string(),
+                start_key: None,
+                limit: 0,
+                revision: 0,
+            })
+            .await
+            .map_err(store_error)?;
+        Ok(all.kvs.iter().filter_map(|kv| decode_kv(kv).ok()).collect())
     }
 }

@@ -7,6 +7,7 @@ use super::meta::{
 };
 use super::{Registry, crd, decode_kv, store_error};
 use crate::options::WriteOptions;
+use crate::strategies::namespaces;
 use crate::strategy::Strategy;
 use crate::{keys, strategies, validation};
 use apimachinery::{ApiError, Cause, ResourceInfo, meta as m};
@@ -105,16 +106,15 @@ impl Registry {
     pub(crate) async fn check_namespace(&self, ns: &str) -> Result<(), ApiError> {
         let nsres = ResourceInfo::new("", "v1", "Namespace", "namespaces", false);
         let key = keys::object_key(&nsres, "", ns);
-        let obj = match self.cache.get(&key) {
-            Some(o) => o.value(),
+        let terminating = match self.cache.get(&key) {
+            Some(o) => namespaces::terminating_json(&o.json)
+                .unwrap_or_else(|| namespaces::terminating(&o.value())),
             None => match self.store.get(&key).await.map_err(store_error)? {
-                (Some(kv), _) => decode_kv(&kv)?,
+                (Some(kv), _) => namespaces::terminating(&decode_kv(&kv)?),
                 (None, _) => return Err(ApiError::not_found("", "namespaces", ns)),
             },
         };
-        if obj.pointer("/metadata/deletionTimestamp").is_some()
-            || obj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
-        {
+        if terminating {
             let mut e = ApiError::forbidden(format!(
                 "unable to create new content in namespace {ns} because it is being terminated"
             ));
@@ -468,19 +468,7 @@ impl Registry {
             new = merged;
         } else if status_only {
             // A status write changes status (and field ownership) only.
-            let mut merged = old.clone();
-            match new.get("status") {
-                Some(s) => merged["status"] = s.clone(),
-                None => {
-                    if let Some(o) = merged.as_object_mut() {
-                        o.remove("status");
-                    }
-                }
-            }
-            if let Some(mf) = new.pointer("/metadata/managedFields") {
-                m::metadata_mut(&mut merged).insert("managedFields".into(), mf.clone());
-            }
-            new = merged;
+            new = meta::status_update(old, new);
         } else if res.has_subresource("status") && !internal {
             match old.get("status") {
                 Some(s) => new["status"] = s.clone(),
