@@ -101,3 +101,100 @@ impl Expectations {
         self.lock().len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::decode_object;
+    use super::super::encode::encode_for_store;
+    use super::*;
+    use serde_json::json;
+
+    const KEY: &str = "/registry/core/pods/ns/p";
+
+    fn pod(node: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "p", "namespace": "ns", "labels": {"a": "b"},
+                            "resourceVersion": "3"},
+               "spec": {"nodeName": node}})
+    }
+
+    #[test]
+    fn an_expected_event_gives_what_decoding_gives() {
+        let e = Expectations::default();
+        let obj = pod("n1");
+        let stored = encode_for_store(&obj);
+        assert!(e.expect(KEY, &obj, &stored).is_some());
+        let got = e.take(KEY, &stored.bytes, 42).expect("expected");
+        let want = decode_object(KEY, &stored.bytes, 42).expect("decodes");
+        assert_eq!(got.json, want.json);
+        assert_eq!(
+            (
+                &got.key,
+                &got.namespace,
+                &got.name,
+                got.rv,
+                &got.labels,
+                &got.fields
+            ),
+            (
+                &want.key,
+                &want.namespace,
+                &want.name,
+                want.rv,
+                &want.labels,
+                &want.fields
+            )
+        );
+        assert_eq!((got.rv_at, got.exact), (want.rv_at, want.exact));
+        assert_eq!(e.len(), 0, "used up");
+    }
+
+    #[test]
+    fn only_the_exact_bytes_and_the_latest_writer_count() {
+        let e = Expectations::default();
+        let (a, b) = (pod("n1"), pod("n2"));
+        let (sa, sb) = (encode_for_store(&a), encode_for_store(&b));
+        let first = e.expect(KEY, &a, &sa).expect("expected");
+        assert!(e.take(KEY, &sb.bytes, 5).is_none(), "other bytes decode");
+        assert_eq!(e.len(), 1);
+        let second = e.expect(KEY, &b, &sb).expect("expected");
+        e.withdraw(KEY, first);
+        assert_eq!(
+            e.len(),
+            1,
+            "a replaced expectation is not the first's to withdraw"
+        );
+        assert!(e.take(KEY, &sa.bytes, 5).is_none());
+        e.withdraw(KEY, second);
+        assert_eq!(e.len(), 0);
+    }
+
+    #[test]
+    fn objects_that_may_not_round_trip_are_not_expected() {
+        let e = Expectations::default();
+        let mut obj = pod("n1");
+        obj["spec"]["x"] = json!(0.1);
+        assert!(e.expect(KEY, &obj, &encode_for_store(&obj)).is_none());
+        let bare = json!({"kind": "Pod"});
+        assert!(e.expect(KEY, &bare, &encode_for_store(&bare)).is_none());
+        let obj = pod("n1");
+        assert!(
+            e.expect("/elsewhere", &obj, &encode_for_store(&obj))
+                .is_none()
+        );
+        assert_eq!(e.len(), 0);
+    }
+
+    #[test]
+    fn forgotten_expectations_are_bounded() {
+        let e = Expectations::default();
+        let obj = pod("n1");
+        let stored = encode_for_store(&obj);
+        for i in 0..MAX_PENDING + 5 {
+            let _ = e.expect(&format!("{KEY}{i}"), &obj, &stored);
+        }
+        assert!(e.len() <= MAX_PENDING);
+        e.clear();
+        assert_eq!(e.len(), 0);
+    }
+}
