@@ -28,6 +28,30 @@ struct Expected {
     parts: Parts,
 }
 
+/// A write the cache expects. Dropped without [`Expecting::keep`] — the
+/// write failed, or the writer gave up — the expectation is withdrawn.
+#[must_use]
+pub struct Expecting<'a> {
+    expectations: &'a Expectations,
+    key: &'a str,
+    id: Option<u64>,
+}
+
+impl Expecting<'_> {
+    /// The write went through: its event will use the expectation.
+    pub fn keep(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for Expecting<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            self.expectations.withdraw(self.key, id);
+        }
+    }
+}
+
 /// Pending expectations, at most one per key (the latest writer's).
 #[derive(Default)]
 pub(super) struct Expectations {
@@ -41,11 +65,24 @@ impl Expectations {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Expect `stored` (the encoding of `obj`) at `key`; returns the
-    /// expectation's id. None when the object cannot take the fast path (no
-    /// metadata object to stamp, a float that may not survive a parse, a key
-    /// outside the layout).
-    pub(super) fn expect(&self, key: &str, obj: &Value, stored: &StoredJson) -> Option<u64> {
+    /// Expect `stored` (the encoding of `obj`) at `key`. Nothing is expected
+    /// when the object cannot take the fast path (no metadata object to
+    /// stamp, a float that may not survive a parse, a key outside the
+    /// layout).
+    pub(super) fn expect<'a>(
+        &'a self,
+        key: &'a str,
+        obj: &Value,
+        stored: &StoredJson,
+    ) -> Expecting<'a> {
+        Expecting {
+            expectations: self,
+            key,
+            id: self.add(key, obj, stored),
+        }
+    }
+
+    fn add(&self, key: &str, obj: &Value, stored: &StoredJson) -> Option<u64> {
         let stamp = stored.stamp?;
         if !round_trips(obj) {
             return None;
@@ -123,7 +160,7 @@ mod tests {
         let e = Expectations::default();
         let obj = pod("n1");
         let stored = encode_for_store(&obj);
-        assert!(e.expect(KEY, &obj, &stored).is_some());
+        assert!(e.add(KEY, &obj, &stored).is_some());
         let got = e.take(KEY, &stored.bytes, 42).expect("expected");
         let want = decode_object(KEY, &stored.bytes, 42).expect("decodes");
         assert_eq!(got.json, want.json);
@@ -154,10 +191,10 @@ mod tests {
         let e = Expectations::default();
         let (a, b) = (pod("n1"), pod("n2"));
         let (sa, sb) = (encode_for_store(&a), encode_for_store(&b));
-        let first = e.expect(KEY, &a, &sa).expect("expected");
+        let first = e.add(KEY, &a, &sa).expect("expected");
         assert!(e.take(KEY, &sb.bytes, 5).is_none(), "other bytes decode");
         assert_eq!(e.len(), 1);
-        let second = e.expect(KEY, &b, &sb).expect("expected");
+        let second = e.add(KEY, &b, &sb).expect("expected");
         e.withdraw(KEY, first);
         assert_eq!(
             e.len(),
@@ -174,15 +211,23 @@ mod tests {
         let e = Expectations::default();
         let mut obj = pod("n1");
         obj["spec"]["x"] = json!(0.1);
-        assert!(e.expect(KEY, &obj, &encode_for_store(&obj)).is_none());
+        assert!(e.add(KEY, &obj, &encode_for_store(&obj)).is_none());
         let bare = json!({"kind": "Pod"});
-        assert!(e.expect(KEY, &bare, &encode_for_store(&bare)).is_none());
+        assert!(e.add(KEY, &bare, &encode_for_store(&bare)).is_none());
         let obj = pod("n1");
-        assert!(
-            e.expect("/elsewhere", &obj, &encode_for_store(&obj))
-                .is_none()
-        );
+        assert!(e.add("/elsewhere", &obj, &encode_for_store(&obj)).is_none());
         assert_eq!(e.len(), 0);
+    }
+
+    #[test]
+    fn a_dropped_guard_withdraws_and_a_kept_one_does_not() {
+        let e = Expectations::default();
+        let obj = pod("n1");
+        let stored = encode_for_store(&obj);
+        drop(e.expect(KEY, &obj, &stored));
+        assert_eq!(e.len(), 0);
+        e.expect(KEY, &obj, &stored).keep();
+        assert_eq!(e.len(), 1);
     }
 
     #[test]
@@ -191,7 +236,7 @@ mod tests {
         let obj = pod("n1");
         let stored = encode_for_store(&obj);
         for i in 0..MAX_PENDING + 5 {
-            let _ = e.expect(&format!("{KEY}{i}"), &obj, &stored);
+            let _ = e.add(&format!("{KEY}{i}"), &obj, &stored);
         }
         assert!(e.len() <= MAX_PENDING);
         e.clear();

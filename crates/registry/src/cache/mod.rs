@@ -17,6 +17,7 @@ pub use object::{CacheEvent, CachedObject, EventType};
 use crate::keys;
 use encode::StoredJson;
 use expect::Expectations;
+pub use expect::Expecting;
 use revision::Revision;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -89,31 +90,6 @@ pub struct WatchCache {
     ring_from: std::sync::atomic::AtomicI64,
     /// Objects this server is writing, so their events need no decoding.
     expected: Expectations,
-}
-
-/// A write the cache expects (see [`WatchCache::expect`]). Dropped without
-/// [`Expecting::keep`] — the write failed, or the writer gave up — the
-/// expectation is withdrawn.
-#[must_use]
-pub struct Expecting<'a> {
-    cache: &'a WatchCache,
-    key: &'a str,
-    id: Option<u64>,
-}
-
-impl Expecting<'_> {
-    /// The write went through: its event will use the expectation.
-    pub fn keep(mut self) {
-        self.id = None;
-    }
-}
-
-impl Drop for Expecting<'_> {
-    fn drop(&mut self) {
-        if let Some(id) = self.id {
-            self.cache.expected.withdraw(self.key, id);
-        }
-    }
 }
 
 impl WatchCache {
@@ -190,11 +166,7 @@ impl WatchCache {
     /// applied before the write returns) and `keep` the result once the
     /// write succeeded.
     pub fn expect<'a>(&'a self, key: &'a str, obj: &Value, stored: &StoredJson) -> Expecting<'a> {
-        Expecting {
-            cache: self,
-            key,
-            id: self.expected.expect(key, obj, stored),
-        }
+        self.expected.expect(key, obj, stored)
     }
 
     /// The revision the cache reflects.

@@ -320,7 +320,6 @@ impl Registry {
     /// does: when it turns out stale, nothing taken on it is reported and
     /// the attempt is made again on the store's state, not counting as a
     /// retry. What the client sees is what starting from the store gives.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn guaranteed_update(
         &self,
         res: &ResourceInfo,
