@@ -226,7 +226,7 @@ impl Store for MemoryStore {
             });
         }
         let rev = inner.rev + 1;
-        Ok(inner.append(Row::update(rev, &kv, value)))
+        Ok(inner.append(Row::update(rev, kv, value)))
     }
 
     async fn delete(
@@ -245,7 +245,7 @@ impl Store for MemoryStore {
             });
         }
         let rev = inner.rev + 1;
-        let rev = inner.append(Row::delete(rev, &kv));
+        let rev = inner.append(Row::delete(rev, kv.clone()));
         Ok((kv, rev))
     }
 

@@ -69,11 +69,44 @@ impl Row {
         }
     }
 
+    /// The watch event this write caused, taking the row's values.
+    pub fn into_event(self) -> WatchEvent {
+        let kind = if self.deleted {
+            EventKind::Delete
+        } else {
+            EventKind::Put
+        };
+        let (value, prev_value) = if self.deleted {
+            (self.value.clone(), Some(self.value))
+        } else {
+            (self.value, self.old_value)
+        };
+        let prev = match prev_value {
+            Some(value) if self.prev_revision > 0 => Some(KeyValue {
+                key: self.key.clone(),
+                value,
+                create_revision: self.create_revision,
+                mod_revision: self.prev_revision,
+            }),
+            _ => None,
+        };
+        WatchEvent {
+            kind,
+            kv: KeyValue {
+                key: self.key,
+                value,
+                create_revision: self.create_revision,
+                mod_revision: self.rev,
+            },
+            prev,
+        }
+    }
+
     /// The row a create of `key` writes at `rev`.
-    pub fn create(rev: i64, key: &str, value: Vec<u8>) -> Row {
+    pub fn create(rev: i64, key: impl Into<String>, value: Vec<u8>) -> Row {
         Row {
             rev,
-            key: key.to_owned(),
+            key: key.into(),
             created: true,
             deleted: false,
             create_revision: rev,
@@ -84,29 +117,29 @@ impl Row {
     }
 
     /// The row an update of `current` to `value` writes at `rev`.
-    pub fn update(rev: i64, current: &KeyValue, value: Vec<u8>) -> Row {
+    pub fn update(rev: i64, current: KeyValue, value: Vec<u8>) -> Row {
         Row {
             rev,
-            key: current.key.clone(),
+            key: current.key,
             created: false,
             deleted: false,
             create_revision: current.create_revision,
             prev_revision: current.mod_revision,
             value,
-            old_value: Some(current.value.clone()),
+            old_value: Some(current.value),
         }
     }
 
     /// The tombstone a delete of `current` writes at `rev`.
-    pub fn delete(rev: i64, current: &KeyValue) -> Row {
+    pub fn delete(rev: i64, current: KeyValue) -> Row {
         Row {
             rev,
-            key: current.key.clone(),
+            key: current.key,
             created: false,
             deleted: true,
             create_revision: current.create_revision,
             prev_revision: current.mod_revision,
-            value: current.value.clone(),
+            value: current.value,
             old_value: None,
         }
     }
@@ -150,7 +183,7 @@ mod tests {
         let created = Row::create(3, "/k", b"a".to_vec());
         assert_eq!(created.to_event().prev, None);
         let kv = created.to_kv().expect("live");
-        let updated = Row::update(5, &kv, b"b".to_vec());
+        let updated = Row::update(5, kv, b"b".to_vec());
         let ev = updated.to_event();
         assert_eq!(ev.kind, EventKind::Put);
         assert_eq!(ev.kv.value, b"b");
@@ -158,12 +191,22 @@ mod tests {
         let prev = ev.prev.expect("prev");
         assert_eq!((prev.value.as_slice(), prev.mod_revision), (&b"a"[..], 3));
 
-        let deleted = Row::delete(7, &updated.to_kv().expect("live"));
+        let deleted = Row::delete(7, updated.to_kv().expect("live"));
         assert_eq!(deleted.to_kv(), None);
         let ev = deleted.to_event();
         assert_eq!(ev.kind, EventKind::Delete);
         assert_eq!((ev.kv.value.as_slice(), ev.revision()), (&b"b"[..], 7));
         assert_eq!(ev.prev.expect("prev").mod_revision, 5);
+    }
+
+    #[test]
+    fn into_event_is_to_event() {
+        let created = Row::create(3, "/k", b"a".to_vec());
+        let updated = Row::update(5, created.to_kv().expect("live"), b"b".to_vec());
+        let deleted = Row::delete(7, updated.to_kv().expect("live"));
+        for row in [created, updated, deleted] {
+            assert_eq!(row.to_event(), row.clone().into_event());
+        }
     }
 
     #[test]

@@ -6,17 +6,25 @@
 //! so watches survive a server restart.
 
 mod decode;
+pub mod encode;
+mod expect;
 pub mod object;
+mod revision;
 
 pub use decode::decode_object;
 pub use object::{CacheEvent, CachedObject, EventType};
 
 use crate::keys;
+use encode::StoredJson;
+use expect::Expectations;
+pub use expect::Expecting;
+use revision::Revision;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 use store::{EventKind, RangeRequest, Store, StoreError, WatchEvent};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 /// How many events each resource keeps for resuming watches.
 const RING_CAPACITY: usize = 4096;
@@ -77,9 +85,11 @@ pub enum CacheError {
 pub struct WatchCache {
     resources: RwLock<HashMap<String, ResourceCache>>,
     /// The revision the cache has caught up to.
-    revision: watch::Sender<i64>,
+    revision: Revision,
     /// Revision from which rings of resources first seen later are complete.
     ring_from: std::sync::atomic::AtomicI64,
+    /// Objects this server is writing, so their events need no decoding.
+    expected: Expectations,
 }
 
 impl WatchCache {
@@ -90,8 +100,9 @@ impl WatchCache {
         let replay_from = (compacted + 1).max(rev - REPLAY_REVISIONS).max(1);
         let cache = Arc::new(WatchCache {
             resources: RwLock::new(HashMap::new()),
-            revision: watch::channel(rev).0,
+            revision: Revision::new(rev),
             ring_from: std::sync::atomic::AtomicI64::new(replay_from - 1),
+            expected: Expectations::default(),
         });
         if rev > 0 {
             let mut start_key = None;
@@ -149,15 +160,23 @@ impl WatchCache {
         self.ring_from.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Tell the cache that `stored`, the store encoding of `obj`, is about
+    /// to be written at `key`: its event then goes into the cache without
+    /// being parsed back. Call it before the store write (the event may be
+    /// applied before the write returns) and `keep` the result once the
+    /// write succeeded.
+    pub fn expect<'a>(&'a self, key: &'a str, obj: &Value, stored: &StoredJson) -> Expecting<'a> {
+        self.expected.expect(key, obj, stored)
+    }
+
     /// The revision the cache reflects.
     pub fn revision(&self) -> i64 {
-        *self.revision.borrow()
+        self.revision.get()
     }
 
     /// Wait until the cache has seen `rev` (used for consistent reads).
     pub async fn wait_for(&self, rev: i64) {
-        let mut rx = self.revision.subscribe();
-        let _ = rx.wait_for(|r| *r >= rev).await;
+        self.revision.wait_for(rev).await;
     }
 
     /// One object by key.
@@ -249,76 +268,94 @@ impl WatchCache {
 
     fn apply(&self, ev: WatchEvent, loaded_at: i64) {
         let rev = ev.revision();
-        if let Some((prefix, _, _)) = keys::split_key(&ev.kv.key) {
-            let mut res = self.resources.write().expect("cache lock");
-            let rc = res
-                .entry(prefix.to_string())
-                .or_insert_with(|| ResourceCache::new(self.ring_from()));
-            // Replayed history carries its own previous value (None for a
-            // create); live events follow the cached state.
-            let prev = if rev <= loaded_at {
-                ev.prev
-                    .as_ref()
-                    .and_then(|p| decode_object(&p.key, &p.value, p.mod_revision))
-                    .map(Arc::new)
-            } else {
-                rc.objects.get(&ev.kv.key).cloned()
-            };
-            let event = match ev.kind {
-                EventKind::Put => decode_object(&ev.kv.key, &ev.kv.value, rev).map(|obj| {
-                    let obj = Arc::new(obj);
-                    if rev > loaded_at {
-                        rc.objects.insert(ev.kv.key.clone(), obj.clone());
-                    }
-                    let kind = if prev.is_some() {
-                        EventType::Modified
-                    } else {
-                        EventType::Added
-                    };
-                    CacheEvent {
-                        kind,
-                        rv: rev,
-                        object: obj,
-                        prev,
-                    }
-                }),
-                EventKind::Delete => {
-                    if rev > loaded_at {
-                        rc.objects.remove(&ev.kv.key);
-                    }
-                    let last = ev.prev.as_ref().map(|p| &p.value).unwrap_or(&ev.kv.value);
-                    decode_object(&ev.kv.key, last, rev).map(|obj| CacheEvent {
+        let live = rev > loaded_at;
+        let Some((prefix, _, _)) = keys::split_key(&ev.kv.key) else {
+            if live {
+                self.bump(rev);
+            }
+            return;
+        };
+        let key = ev.kv.key.as_str();
+        // Parse outside the lock, so readers are not held up by it.
+        let put = (ev.kind == EventKind::Put).then(|| {
+            self.expected
+                .take(key, &ev.kv.value, rev)
+                .or_else(|| decode_object(key, &ev.kv.value, rev))
+        });
+        // Replayed history carries its own previous value (None for a
+        // create); live events follow the cached state.
+        let replayed_prev = if live {
+            None
+        } else {
+            ev.prev
+                .as_ref()
+                .and_then(|p| decode_object(&p.key, &p.value, p.mod_revision))
+                .map(Arc::new)
+        };
+        let mut res = self.resources.write().expect("cache lock");
+        let rc = res
+            .entry(prefix.to_string())
+            .or_insert_with(|| ResourceCache::new(self.ring_from()));
+        let prev = if live {
+            rc.objects.get(key).cloned()
+        } else {
+            replayed_prev
+        };
+        let event = match ev.kind {
+            EventKind::Put => put.flatten().map(|obj| {
+                let obj = Arc::new(obj);
+                if live {
+                    rc.objects.insert(key.to_string(), obj.clone());
+                }
+                let kind = if prev.is_some() {
+                    EventType::Modified
+                } else {
+                    EventType::Added
+                };
+                CacheEvent {
+                    kind,
+                    rv: rev,
+                    object: obj,
+                    prev,
+                }
+            }),
+            EventKind::Delete => {
+                if live {
+                    rc.objects.remove(key);
+                }
+                // The last state is the previous object's stored bytes: when
+                // the cache holds exactly that revision, only the stamped
+                // revision differs.
+                let last_rev = ev.prev.as_ref().map(|p| p.mod_revision);
+                let last = ev.prev.as_ref().map(|p| &p.value).unwrap_or(&ev.kv.value);
+                prev.as_ref()
+                    .filter(|p| Some(p.rv) == last_rev)
+                    .and_then(|p| p.restamped(rev))
+                    .or_else(|| decode_object(key, last, rev))
+                    .map(|obj| CacheEvent {
                         kind: EventType::Deleted,
                         rv: rev,
                         object: Arc::new(obj),
                         prev,
                     })
-                }
-            };
-            if let Some(event) = event {
-                let event = Arc::new(event);
-                rc.push(event.clone());
-                if rev > loaded_at {
-                    let _ = rc.tx.send(event);
-                }
             }
-            if rev > loaded_at {
-                self.bump(rev);
+        };
+        if let Some(event) = event {
+            let event = Arc::new(event);
+            rc.push(event.clone());
+            if live {
+                let _ = rc.tx.send(event);
             }
-        } else if rev > loaded_at {
+        }
+        // Under the lock, so a snapshot never holds an object newer than
+        // the revision it reports.
+        if live {
             self.bump(rev);
         }
     }
 
     fn bump(&self, rev: i64) {
-        self.revision.send_if_modified(|r| {
-            if rev > *r {
-                *r = rev;
-                true
-            } else {
-                false
-            }
-        });
+        self.revision.advance(rev);
     }
 }
 
@@ -382,6 +419,8 @@ impl WatchCache {
             .await?;
         let mut res = self.resources.write().expect("cache lock");
         res.clear();
+        // Writes the reload already holds would never see their events.
+        self.expected.clear();
         // Nothing before this revision can be replayed any more.
         self.ring_from
             .store(rev, std::sync::atomic::Ordering::Relaxed);
@@ -396,7 +435,7 @@ impl WatchCache {
             }
         }
         drop(res);
-        self.revision.send_replace(rev);
+        self.revision.reset(rev);
         Ok(rev)
     }
 }

@@ -18,6 +18,13 @@ pub struct CachedObject {
     pub labels: BTreeMap<String, String>,
     /// Values of the resource's selectable fields (beyond name and namespace).
     pub fields: Vec<(&'static str, String)>,
+    /// Where the digits of `rv` start in `json`, when known: a later
+    /// revision of the same stored bytes (a delete) is a splice away.
+    pub rv_at: Option<usize>,
+    /// Parsing `json` gives exactly the object the store holds (plus its
+    /// resourceVersion); false when it holds floats, which a second parse
+    /// may move by a unit in the last place.
+    pub exact: bool,
 }
 
 impl CachedObject {
@@ -35,6 +42,23 @@ impl CachedObject {
 
     pub fn value(&self) -> Value {
         serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+    }
+
+    /// The same stored bytes at a later revision `rv` (the object a delete
+    /// at `rv` reports), or None when the digits' place is unknown.
+    pub fn restamped(&self, rv: i64) -> Option<CachedObject> {
+        let (json, rv_at) = super::encode::restamp(&self.json, self.rv_at?, self.rv, rv)?;
+        Some(CachedObject {
+            key: self.key.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            rv,
+            json: Bytes::from(json),
+            labels: self.labels.clone(),
+            fields: self.fields.clone(),
+            rv_at: Some(rv_at),
+            exact: self.exact,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 //! becomes `spec.priority` and whose preemption policy becomes the pod's;
 //! a pod without a class gets the global default class, if there is one.
 
-use super::{Registry, decode_kv, store_error};
+use super::Registry;
 use crate::keys;
 use apimachinery::{ApiError, ResourceInfo, meta as m};
 use serde_json::{Value, json};
@@ -35,30 +35,20 @@ impl Registry {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        // Read the store, not the cache: a class created a moment ago counts.
+        // As consistent as a read from the store: a class created a moment
+        // ago counts.
         let res = priority_classes();
         let class = if class_name.is_empty() {
-            let all = self
-                .store
-                .range(store::RangeRequest {
-                    prefix: keys::list_prefix(&res, ""),
-                    start_key: None,
-                    limit: 0,
-                    revision: 0,
-                })
-                .await
-                .map_err(store_error)?;
+            let all = self.consistent_list(&keys::list_prefix(&res, "")).await?;
             // The global default class, if any (the lowest-valued one when
             // several claim it, as upstream).
-            all.kvs
-                .iter()
-                .filter_map(|kv| decode_kv(kv).ok())
+            all.into_iter()
                 .filter(|v| v.get("globalDefault").and_then(Value::as_bool) == Some(true))
                 .min_by_key(|v| v.get("value").and_then(Value::as_i64).unwrap_or(0))
         } else {
             let key = keys::object_key(&res, "", &class_name);
-            match self.store.get(&key).await.map_err(store_error)?.0 {
-                Some(kv) => Some(decode_kv(&kv)?),
+            match self.consistent_get(&key).await? {
+                Some(class) => Some(class),
                 None => {
                     return Err(ApiError::forbidden(format!(
                         "pods \"{name}\" is forbidden: no PriorityClass with name {class_name} was found"

@@ -56,6 +56,8 @@ fn convert_cached(o: &Arc<CachedObject>, res: &ResourceInfo) -> Arc<CachedObject
             json: Bytes::from(json),
             labels: o.labels.clone(),
             fields: o.fields.clone(),
+            rv_at: None,
+            exact: false,
         }),
         None => o.clone(),
     }

@@ -3,7 +3,7 @@
 //! last finalizer is removed) and propagation policy, recorded as the
 //! `orphan` / `foregroundDeletion` finalizers the garbage collector acts on.
 
-use super::meta::{self, encode_for_store, finalizers};
+use super::meta::{self, finalizers};
 use super::select::Selection;
 use super::{Registry, decode_kv, store_error};
 use crate::keys;
@@ -100,11 +100,7 @@ impl Registry {
             if pending == obj || opts.dry_run {
                 return Ok(DeleteOutcome::Pending(pending));
             }
-            match self
-                .store
-                .update(&key, encode_for_store(&pending), kv.mod_revision)
-                .await
-            {
+            match self.store_update(&key, &pending, kv.mod_revision).await {
                 Ok(rev) => {
                     self.after_write(res, rev).await;
                     let mut pending = pending;

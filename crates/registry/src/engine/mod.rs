@@ -12,6 +12,7 @@ mod fields;
 mod list;
 mod meta;
 mod patch;
+mod persist;
 pub mod sa_admission;
 mod schema;
 mod select;

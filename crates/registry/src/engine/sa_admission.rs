@@ -12,7 +12,7 @@
 //! instead of rejecting the pod. Any other missing account is rejected as
 //! upstream does.
 
-use super::{Registry, decode_kv, meta, store_error};
+use super::{Registry, meta};
 use crate::keys;
 use apimachinery::{ApiError, ResourceInfo, meta as m};
 use serde_json::{Value, json};
@@ -95,8 +95,8 @@ impl Registry {
             spec.insert("serviceAccountName".into(), json!(sa_name));
         }
         let key = keys::object_key(&service_accounts(), ns, &sa_name);
-        let sa = match self.store.get(&key).await.map_err(store_error)?.0 {
-            Some(kv) => decode_kv(&kv)?,
+        let sa = match self.consistent_get(&key).await? {
+            Some(sa) => sa,
             None if sa_name == DEFAULT_SERVICE_ACCOUNT => json!({}),
             None => {
                 return Err(forbidden(

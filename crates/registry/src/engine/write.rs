@@ -3,10 +3,11 @@
 //! the store with compare-and-swap on the object's revision.
 
 use super::meta::{
-    self, carry_update_meta, encode_for_store, init_create_meta, spec_changed, tracks_generation,
+    self, carry_update_meta, init_create_meta, same_object, spec_changed, tracks_generation,
 };
 use super::{Registry, crd, decode_kv, store_error};
 use crate::options::WriteOptions;
+use crate::strategies::namespaces;
 use crate::strategy::Strategy;
 use crate::{keys, strategies, validation};
 use apimachinery::{ApiError, Cause, ResourceInfo, meta as m};
@@ -105,16 +106,15 @@ impl Registry {
     pub(crate) async fn check_namespace(&self, ns: &str) -> Result<(), ApiError> {
         let nsres = ResourceInfo::new("", "v1", "Namespace", "namespaces", false);
         let key = keys::object_key(&nsres, "", ns);
-        let obj = match self.cache.get(&key) {
-            Some(o) => o.value(),
+        let terminating = match self.cache.get(&key) {
+            Some(o) => namespaces::terminating_json(&o.json)
+                .unwrap_or_else(|| namespaces::terminating(&o.value())),
             None => match self.store.get(&key).await.map_err(store_error)? {
-                (Some(kv), _) => decode_kv(&kv)?,
+                (Some(kv), _) => namespaces::terminating(&decode_kv(&kv)?),
                 (None, _) => return Err(ApiError::not_found("", "namespaces", ns)),
             },
         };
-        if obj.pointer("/metadata/deletionTimestamp").is_some()
-            || obj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
-        {
+        if terminating {
             let mut e = ApiError::forbidden(format!(
                 "unable to create new content in namespace {ns} because it is being terminated"
             ));
@@ -237,7 +237,7 @@ impl Registry {
             return Ok(obj);
         }
         let key = keys::object_key(res, ns, m::name(&obj));
-        match self.store.create(&key, encode_for_store(&obj)).await {
+        match self.store_create(&key, &obj).await {
             Ok(rev) => {
                 meta::set_resource_version(&mut obj, rev);
                 self.after_write(res, rev).await;
@@ -315,6 +315,11 @@ impl Registry {
     /// (metadata, status split, strategy, validation) and write it with
     /// compare-and-swap; retry lost races unless the client gave a
     /// precondition. Returns the stored result.
+    ///
+    /// The first attempt starts from the watch cache's copy, as upstream's
+    /// does: when it turns out stale, nothing taken on it is reported and
+    /// the attempt is made again on the store's state, not counting as a
+    /// retry. What the client sees is what starting from the store gives.
     pub(crate) async fn guaranteed_update(
         &self,
         res: &ResourceInfo,
@@ -327,19 +332,45 @@ impl Registry {
     ) -> Result<Value, ApiError> {
         let key = keys::object_key(res, ns, name);
         let _alloc = self.allocation_guard(res).await?;
-        for _ in 0..MAX_RETRIES {
-            let (kv, _) = self.store.get(&key).await.map_err(store_error)?;
-            let kv = kv.ok_or_else(|| ApiError::not_found(&res.group, &res.plural, name))?;
+        // Service allocation reads other objects besides this one; a dry
+        // run answers without the compare-and-swap that would catch a stale
+        // copy. Both start from the store.
+        let mut from_cache = !opts.dry_run && !super::services::is_services(res);
+        let mut retries = 0;
+        while retries < MAX_RETRIES {
+            let cur = self
+                .current(&key, from_cache)
+                .await?
+                .ok_or_else(|| ApiError::not_found(&res.group, &res.plural, name))?;
+            // A copy that may be stale decides nothing: such an outcome
+            // goes back to the store's state.
+            let cached = cur.cached;
+            from_cache = false;
+            let old = &cur.obj;
             if let Some(p) = precondition
-                && p != kv.mod_revision
+                && p != cur.mod_revision
             {
+                if cached {
+                    continue;
+                }
                 return Err(ApiError::stale(&res.group, &res.plural, name));
             }
-            let old = decode_kv(&kv)?;
-            let new = mutate(&old)?;
-            let mut new = self.finish_update(res, subresource, &old, new, opts)?;
-            if same_object(&new, &old) {
-                return Ok(old);
+            let new =
+                mutate(old).and_then(|new| self.finish_update(res, subresource, old, new, opts));
+            let mut new = match new {
+                Ok(new) => new,
+                Err(e) => {
+                    if cached {
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+            if same_object(&new, old) {
+                if cached {
+                    continue;
+                }
+                return Ok(cur.obj);
             }
             if opts.dry_run {
                 return Ok(new);
@@ -349,13 +380,11 @@ impl Registry {
                 && !namespace_finalizing(res, &new);
             let result = if deleting && graceful_done(&new) {
                 self.store
-                    .delete(&key, Some(kv.mod_revision))
+                    .delete(&key, Some(cur.mod_revision))
                     .await
                     .map(|(_, rev)| rev)
             } else {
-                self.store
-                    .update(&key, encode_for_store(&new), kv.mod_revision)
-                    .await
+                self.store_update(&key, &new, cur.mod_revision).await
             };
             match result {
                 Ok(rev) => {
@@ -363,10 +392,11 @@ impl Registry {
                     self.after_write(res, rev).await;
                     return Ok(new);
                 }
+                Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound(_)) if cached => {}
                 Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound(_))
                     if precondition.is_none() =>
                 {
-                    continue;
+                    retries += 1;
                 }
                 Err(StoreError::Conflict { .. }) => {
                     return Err(ApiError::stale(&res.group, &res.plural, name));
@@ -437,19 +467,7 @@ impl Registry {
             new = merged;
         } else if status_only {
             // A status write changes status (and field ownership) only.
-            let mut merged = old.clone();
-            match new.get("status") {
-                Some(s) => merged["status"] = s.clone(),
-                None => {
-                    if let Some(o) = merged.as_object_mut() {
-                        o.remove("status");
-                    }
-                }
-            }
-            if let Some(mf) = new.pointer("/metadata/managedFields") {
-                m::metadata_mut(&mut merged).insert("managedFields".into(), mf.clone());
-            }
-            new = merged;
+            new = meta::status_update(old, new);
         } else if res.has_subresource("status") && !internal {
             match old.get("status") {
                 Some(s) => new["status"] = s.clone(),
@@ -500,25 +518,6 @@ impl Registry {
         self.track_fields(res, Some(old), &mut new, opts, subresource, &now)?;
         Ok(new)
     }
-}
-
-/// Equal but for resourceVersion and managed-field timestamps: a no-op write.
-fn same_object(a: &Value, b: &Value) -> bool {
-    let norm = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(md) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            md.remove("resourceVersion");
-            if let Some(Value::Array(mf)) = md.get_mut("managedFields") {
-                for e in mf {
-                    if let Some(o) = e.as_object_mut() {
-                        o.remove("time");
-                    }
-                }
-            }
-        }
-        v
-    };
-    norm(a) == norm(b)
 }
 
 /// A deletion whose grace period has run out (or had none) completes once

@@ -10,6 +10,45 @@ use serde_json::{Value, json};
 
 pub struct NamespaceStrategy;
 
+/// Whether a namespace is being deleted (a deletionTimestamp, or phase
+/// Terminating): new content may not go into it.
+pub fn terminating(ns: &Value) -> bool {
+    ns.pointer("/metadata/deletionTimestamp").is_some()
+        || ns.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
+}
+
+/// [`terminating`] read from a namespace's JSON without building the whole
+/// object (every create in a namespace asks). None when the JSON is not of
+/// the usual shape; the caller then parses it.
+pub fn terminating_json(json: &[u8]) -> Option<bool> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        metadata: Option<MetaProbe>,
+        #[serde(default)]
+        status: Option<StatusProbe>,
+    }
+    #[derive(serde::Deserialize)]
+    struct MetaProbe {
+        /// Present at all, whatever its value (even null), as a pointer sees it.
+        #[serde(default, rename = "deletionTimestamp", deserialize_with = "present")]
+        deletion_timestamp: bool,
+    }
+    #[derive(serde::Deserialize)]
+    struct StatusProbe {
+        #[serde(default)]
+        phase: Option<Value>,
+    }
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| true)
+    }
+    use serde::Deserialize;
+    let p: Probe = serde_json::from_slice(json).ok()?;
+    let deleting = p.metadata.is_some_and(|m| m.deletion_timestamp);
+    let phase = p.status.and_then(|s| s.phase);
+    Some(deleting || phase.as_ref().and_then(Value::as_str) == Some("Terminating"))
+}
+
 /// Standard finalizer names allowed without a `/` prefix.
 const STANDARD_FINALIZERS: &[&str] = &["kubernetes", "orphan", "foregroundDeletion"];
 
@@ -120,5 +159,30 @@ mod tests {
         let mut new = json!({"spec": {"finalizers": []}});
         s.prepare_update(&mut new, &old);
         assert_eq!(new["spec"]["finalizers"], json!(["kubernetes"]));
+    }
+
+    #[test]
+    fn terminating_probe_reads_json_as_the_pointers_do() {
+        let cases = [
+            json!({"metadata": {"name": "a"}, "status": {"phase": "Active"}}),
+            json!({"metadata": {"name": "a", "deletionTimestamp": "2025-01-01T00:00:00Z"}}),
+            json!({"metadata": {"name": "a", "deletionTimestamp": null}}),
+            json!({"metadata": {"name": "a"}, "status": {"phase": "Terminating"}}),
+            json!({"metadata": null, "status": null}),
+            json!({"status": {"phase": null}}),
+            json!({"status": {"phase": 3}}),
+            json!({"metadata": "odd"}),
+            json!({"status": "odd"}),
+            json!({}),
+        ];
+        for ns in &cases {
+            let bytes = serde_json::to_vec(ns).expect("encodes");
+            if let Some(t) = terminating_json(&bytes) {
+                assert_eq!(t, terminating(ns), "{ns}");
+            }
+        }
+        let usual = serde_json::to_vec(&cases[1]).expect("encodes");
+        assert_eq!(terminating_json(&usual), Some(true));
+        assert_eq!(terminating_json(b"{\"metadata\": 1}"), None);
     }
 }

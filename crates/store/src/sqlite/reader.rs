@@ -10,7 +10,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, params_from_iter};
 use tokio::sync::Semaphore;
 
-use super::schema::{self, ROW_COLUMNS, db, decode_row};
+use super::schema::{self, ROW_COLUMNS, db, decode_row, row_columns};
 use crate::row::{Row, prefix_end, range_start};
 use crate::{KeyValue, RangeRequest, RangeResponse, Result, StoreError, WatchEvent};
 
@@ -75,8 +75,10 @@ impl ReadPool {
 
 pub(super) fn get(tx: &Transaction<'_>, key: &str) -> Result<(Option<KeyValue>, i64)> {
     let row = tx
-        .prepare_cached(&format!(
-            "SELECT {ROW_COLUMNS} FROM kv WHERE name = ?1 ORDER BY id DESC LIMIT 1"
+        .prepare_cached(concat!(
+            "SELECT ",
+            row_columns!(),
+            " FROM kv WHERE name = ?1 ORDER BY id DESC LIMIT 1"
         ))
         .and_then(|mut s| s.query_row([key.as_bytes()], decode_row).optional())
         .map_err(db)?;

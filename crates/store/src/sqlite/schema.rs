@@ -10,6 +10,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 
 use crate::row::Row;
@@ -33,9 +34,17 @@ CREATE TABLE IF NOT EXISTS meta (
 ) WITHOUT ROWID;
 ";
 
+/// The columns [`decode_row`] expects, in order, as a literal (so queries
+/// can be built with `concat!` at compile time).
+macro_rules! row_columns {
+    () => {
+        "id, name, created, deleted, create_revision, prev_revision, value, old_value"
+    };
+}
+pub(super) use row_columns;
+
 /// The columns [`decode_row`] expects, in order.
-pub(super) const ROW_COLUMNS: &str =
-    "id, name, created, deleted, create_revision, prev_revision, value, old_value";
+pub(super) const ROW_COLUMNS: &str = row_columns!();
 
 const COMPACT_KEY: &str = "compact_rev";
 
@@ -53,6 +62,11 @@ pub(super) fn connect(path: &Path, read_only: bool) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags).map_err(db)?;
     conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
     conn.set_prepared_statement_cache_capacity(32);
+    // Without the query planner stability guarantee, SQLite (built with
+    // STAT4) re-plans a cached statement whenever a bound value it may plan
+    // on changes, e.g. `LIMIT ?`: a full re-prepare on every range.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(db)?;
     if read_only {
         conn.pragma_update(None, "query_only", true).map_err(db)?;
     } else {
@@ -125,6 +139,11 @@ mod tests {
             .pragma_query_value(None, "synchronous", |r| r.get(0))
             .expect("synchronous");
         assert_eq!(sync, 2, "synchronous must be FULL");
+        assert!(
+            conn.db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG)
+                .expect("qpsg"),
+            "plans must not depend on bound values"
+        );
         let reader = connect(&dir.path().join("db"), true).expect("open reader");
         assert!(
             reader.execute("DELETE FROM kv", []).is_err(),

@@ -87,15 +87,17 @@ impl Writer {
 
     fn commit_group(&mut self, batch: Vec<Request>) {
         let start = self.rev;
-        let mut rows = Vec::new();
+        let (ops, replies): (Vec<Op>, Vec<_>) = batch.into_iter().map(|r| (r.op, r.reply)).unzip();
+        let mut rows = Vec::with_capacity(ops.len());
         let outcome = (|| {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db)?;
-            let mut results = Vec::with_capacity(batch.len());
-            for req in &batch {
-                results.push(apply(&tx, &mut self.rev, &req.op, &mut rows)?);
+            let mut results = Vec::with_capacity(ops.len());
+            // The values move into the rows, then into the events: no copy.
+            for op in ops {
+                results.push(apply(&tx, &mut self.rev, op, &mut rows)?);
             }
             tx.commit().map_err(db)?;
             Ok::<_, StoreError>(results)
@@ -105,18 +107,18 @@ impl Writer {
                 // Current first, then publish: watchers rely on every event
                 // above the current revision they read arriving afterwards.
                 self.shared.current.store(self.rev, Ordering::SeqCst);
-                for row in &rows {
-                    let _ = self.events.send(Arc::new(row.to_event()));
+                for row in rows {
+                    let _ = self.events.send(Arc::new(row.into_event()));
                 }
-                for (req, result) in batch.into_iter().zip(results) {
-                    let _ = req.reply.send(result);
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "store write transaction failed");
                 self.rev = start;
-                for req in batch {
-                    let _ = req.reply.send(Err(StoreError::Backend(e.to_string())));
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Backend(e.to_string())));
                 }
             }
         }
@@ -164,40 +166,35 @@ impl Writer {
 /// Applies one write inside the group's transaction. The outer `Result` is a
 /// backend failure (it aborts the group); the inner one is this request's
 /// own answer (a failed compare-and-swap writes nothing).
-fn apply(
-    tx: &Transaction<'_>,
-    rev: &mut i64,
-    op: &Op,
-    rows: &mut Vec<Row>,
-) -> Result<Result<Done>> {
-    let (key, row) = match op {
+fn apply(tx: &Transaction<'_>, rev: &mut i64, op: Op, rows: &mut Vec<Row>) -> Result<Result<Done>> {
+    let row = match op {
         Op::Create { key, value } => {
-            if let Some(kv) = latest(tx, key)? {
+            if let Some(kv) = latest(tx, &key)? {
                 return Ok(Err(StoreError::AlreadyExists(Box::new(kv))));
             }
-            (key, Row::create(*rev + 1, key, value.clone()))
+            Row::create(*rev + 1, key, value)
         }
         Op::Update {
             key,
             value,
             expected,
         } => {
-            let Some(kv) = latest(tx, key)? else {
-                return Ok(Err(StoreError::NotFound(key.clone())));
+            let Some(kv) = latest(tx, &key)? else {
+                return Ok(Err(StoreError::NotFound(key)));
             };
-            if kv.mod_revision != *expected {
+            if kv.mod_revision != expected {
                 return Ok(Err(conflict(key, kv)));
             }
-            (key, Row::update(*rev + 1, &kv, value.clone()))
+            Row::update(*rev + 1, kv, value)
         }
         Op::Delete { key, expected } => {
-            let Some(kv) = latest(tx, key)? else {
-                return Ok(Err(StoreError::NotFound(key.clone())));
+            let Some(kv) = latest(tx, &key)? else {
+                return Ok(Err(StoreError::NotFound(key)));
             };
             if expected.is_some_and(|e| e != kv.mod_revision) {
                 return Ok(Err(conflict(key, kv)));
             }
-            (key, Row::delete(*rev + 1, &kv))
+            Row::delete(*rev + 1, kv)
         }
         Op::Compact { .. } => {
             return Err(StoreError::Backend(
@@ -212,7 +209,7 @@ fn apply(
     .and_then(|mut s| {
         s.execute(params![
             row.rev,
-            key.as_bytes(),
+            row.key.as_bytes(),
             row.created,
             row.deleted,
             row.create_revision,
@@ -225,7 +222,7 @@ fn apply(
     *rev = row.rev;
     let done = if row.deleted {
         let kv = KeyValue {
-            key: key.clone(),
+            key: row.key.clone(),
             value: row.value.clone(),
             create_revision: row.create_revision,
             mod_revision: row.prev_revision,
@@ -238,9 +235,9 @@ fn apply(
     Ok(Ok(done))
 }
 
-fn conflict(key: &str, kv: KeyValue) -> StoreError {
+fn conflict(key: String, kv: KeyValue) -> StoreError {
     StoreError::Conflict {
-        key: key.to_owned(),
+        key,
         current: Some(Box::new(kv)),
     }
 }
