@@ -33,7 +33,7 @@ struct Scheduler {
 }
 
 /// How many binds and status patches the scheduler has in flight at once.
-const API_CONCURRENCY: usize = 32;
+const API_CONCURRENCY: usize = 128;
 
 /// Run the scheduler until the process ends. A profile that cannot be
 /// built is logged and the scheduler does not start.

@@ -142,7 +142,9 @@ pub fn node_status(cfg: &SimConfig, index: usize, now: &str) -> Value {
                 {"type": "InternalIP", "address": node_internal_ip(index)},
                 {"type": "Hostname", "address": name},
             ],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            // No kubelet listens for a simulated node: port 0 keeps the
+            // metrics scraper from trying thousands of dead addresses.
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
             "nodeInfo": {
                 "machineID": id,
                 "systemUUID": id,

@@ -14,7 +14,7 @@ pub struct NodeTarget {
     pub name: String,
     /// InternalIP, else ExternalIP, else Hostname, else the node name.
     pub address: String,
-    /// `status.daemonEndpoints.kubeletEndpoint.Port` (10250 when unset).
+    /// `status.daemonEndpoints.kubeletEndpoint.Port` (10250 when absent).
     pub port: u16,
 }
 
@@ -116,7 +116,7 @@ impl KubeletFetcher for HttpsFetcher {
 }
 
 /// The kubelet's address of a Node object, or None when the node is not
-/// Ready (metrics-server skips those).
+/// Ready (metrics-server skips those) or advertises no kubelet port.
 pub fn target_of(node: &serde_json::Value) -> Option<NodeTarget> {
     let name = node["metadata"]["name"].as_str()?.to_string();
     let status = &node["status"];
@@ -139,11 +139,13 @@ pub fn target_of(node: &serde_json::Value) -> Option<NodeTarget> {
         })
         .unwrap_or(&name)
         .to_string();
-    let port = status["daemonEndpoints"]["kubeletEndpoint"]["Port"]
-        .as_u64()
-        .and_then(|p| u16::try_from(p).ok())
-        .filter(|p| *p != 0)
-        .unwrap_or(10250);
+    // An advertised port of 0 says the node has no kubelet endpoint (a
+    // simulated node): there is nothing to scrape. Absent means the default.
+    let port = match status["daemonEndpoints"]["kubeletEndpoint"]["Port"].as_u64() {
+        None => 10250,
+        Some(0) => return None,
+        Some(p) => u16::try_from(p).ok()?,
+    };
     Some(NodeTarget {
         name,
         address,
@@ -177,5 +179,9 @@ mod tests {
         let n = json!({"metadata": {"name": "n3"}, "status": {
             "conditions": [{"type": "Ready", "status": "Unknown"}]}});
         assert_eq!(target_of(&n), None);
+        let n = json!({"metadata": {"name": "sim"}, "status": {
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}}}});
+        assert_eq!(target_of(&n), None, "port 0: no kubelet to scrape");
     }
 }

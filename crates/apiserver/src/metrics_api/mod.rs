@@ -14,6 +14,7 @@ use crate::request::{Query, RequestInfo};
 use crate::serve::ApiServer;
 use apimachinery::ApiError;
 pub use fetch::{HttpsFetcher, KubeletFetcher, NodeTarget};
+use futures::StreamExt;
 use http::{HeaderMap, StatusCode};
 use registry::options::ListOptions;
 use scrape::{PodUsage, Scrape, Usage};
@@ -28,6 +29,8 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 /// A node seen for the first time is scraped again this soon, so usage
 /// shows up without waiting a whole interval.
 const FIRST_RESCRAPE: Duration = Duration::from_secs(2);
+/// Kubelets scraped at once.
+const SCRAPE_CONCURRENCY: usize = 64;
 
 #[derive(Default)]
 struct Cache {
@@ -145,11 +148,22 @@ async fn scrape_all(srv: &ApiServer) -> bool {
         }
     };
     let targets: Vec<NodeTarget> = nodes.iter().filter_map(fetch::target_of).collect();
-    let answers = futures::future::join_all(targets.iter().map(|t| {
-        let f = fetcher.clone();
-        async move { (t.name.clone(), f.resource_metrics(t).await) }
-    }))
-    .await;
+    // Bounded: thousands of nodes must not mean thousands of connections
+    // (and sockets) at once every interval.
+    let scrapes: Vec<_> = targets
+        .into_iter()
+        .map(|t| {
+            let f = fetcher.clone();
+            async move {
+                let answer = f.resource_metrics(&t).await;
+                (t.name, answer)
+            }
+        })
+        .collect();
+    let answers: Vec<_> = futures::stream::iter(scrapes)
+        .buffer_unordered(SCRAPE_CONCURRENCY)
+        .collect()
+        .await;
     let now = now_ms();
     let mut cache = srv
         .metrics_api
