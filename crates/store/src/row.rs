@@ -42,31 +42,9 @@ impl Row {
         }
     }
 
-    /// The watch event this write caused.
+    /// The watch event this write caused (the row stays the caller's).
     pub fn to_event(&self) -> WatchEvent {
-        let prev_value = if self.deleted {
-            Some(self.value.clone())
-        } else {
-            self.old_value.clone()
-        };
-        let prev = match prev_value {
-            Some(value) if self.prev_revision > 0 => Some(KeyValue {
-                key: self.key.clone(),
-                value,
-                create_revision: self.create_revision,
-                mod_revision: self.prev_revision,
-            }),
-            _ => None,
-        };
-        WatchEvent {
-            kind: if self.deleted {
-                EventKind::Delete
-            } else {
-                EventKind::Put
-            },
-            kv: self.kv(),
-            prev,
-        }
+        self.clone().into_event()
     }
 
     /// The watch event this write caused, taking the row's values.
